@@ -1,0 +1,224 @@
+"""Reading MASSIVE's JSON lines into ``Example`` objects, exactly as the benchmark reads them."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.progress import track
+
+from polynlu.data.annotation import parse_annotation
+from polynlu.data.schema import Schema, massive_schema
+from polynlu.data.sources import resolve_data
+from polynlu.errors import DataError, MissingPartitionError, PolynluError
+from polynlu.text.segmentation import Word
+from polynlu.text.spans import Span
+
+PARTITIONS = ("train", "dev", "test")
+_TEXT_FIELDS = ("id", "locale", "partition", "scenario", "intent", "utt", "annot_utt")
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled utterance."""
+
+    id: str
+    locale: str
+    partition: str
+    scenario: str
+    intent: str
+    utt: str
+    annot_utt: str
+    words: tuple[Word, ...]
+    labels: tuple[str, ...]
+    slots: tuple[Span, ...]
+
+
+@dataclass
+class ReadResult:
+    examples: list[Example]
+    invalid: list[DataError] = field(default_factory=list)
+
+
+def _decode(line: str) -> dict[str, object]:
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"invalid JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"expected a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _example_from_row(raw: dict[str, object], expected_locale: str, schema: Schema) -> Example:
+    row_id = raw.get("id")
+    row_id = str(row_id) if isinstance(row_id, str | int) else None
+    for name in _TEXT_FIELDS:
+        if name not in raw:
+            raise DataError("missing field", field=name, row_id=row_id)
+        if not isinstance(raw[name], str):
+            raise DataError(
+                f"expected a string, got {type(raw[name]).__name__}", field=name, row_id=row_id
+            )
+    text = {name: str(raw[name]) for name in _TEXT_FIELDS}
+    if text["locale"] != expected_locale:
+        raise DataError(
+            f"locale '{text['locale']}' differs from the file's locale '{expected_locale}'",
+            field="locale",
+            row_id=row_id,
+        )
+    if not text["utt"].strip():
+        raise DataError("empty utterance", field="utt", row_id=row_id)
+    if text["intent"] not in schema.intents:
+        raise DataError(
+            f"intent '{text['intent']}' is not in the {schema.name} label set",
+            field="intent",
+            row_id=row_id,
+        )
+    if text["scenario"] not in schema.scenarios:
+        raise DataError(
+            f"scenario '{text['scenario']}' is not in the {schema.name} label set",
+            field="scenario",
+            row_id=row_id,
+        )
+    try:
+        annotation = parse_annotation(
+            text["utt"], text["annot_utt"], text["locale"], schema.slot_types
+        )
+    except DataError as error:
+        raise DataError(error.reason, field=error.field, row_id=row_id) from None
+    return Example(
+        id=text["id"],
+        locale=text["locale"],
+        partition=text["partition"],
+        scenario=text["scenario"],
+        intent=text["intent"],
+        utt=text["utt"],
+        annot_utt=text["annot_utt"],
+        words=annotation.words,
+        labels=annotation.labels,
+        slots=annotation.spans,
+    )
+
+
+def _partition_of(line: str) -> str | None:
+    """The row's partition, read cheaply so rows of other partitions are not fully parsed."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError:
+        return None  # the full parse reports it
+    value = raw.get("partition") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+class MassiveData:
+    """A folder of ``<locale>.jsonl`` files: the locales it has and their examples."""
+
+    def __init__(self, spec: str | Path) -> None:
+        self.spec = str(spec)
+        self.folder = resolve_data(spec)
+        self.files = {path.stem: path for path in sorted(self.folder.glob("*.jsonl"))}
+        if not self.files:
+            raise PolynluError(f"no <locale>.jsonl files in {self.folder}")
+
+    @property
+    def locales(self) -> list[str]:
+        return list(self.files)
+
+    def partition_counts(self, locale: str) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        with self.files[locale].open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    counts[_partition_of(line) or "?"] += 1
+        return counts
+
+    def iter_rows(
+        self,
+        locale: str,
+        partitions: Sequence[str] | None,
+        *,
+        skip_invalid: bool,
+        invalid: list[DataError],
+        schema: Schema,
+    ) -> Iterator[Example]:
+        path = self.files[locale]
+        try:
+            handle = path.open(encoding="utf-8")
+        except OSError as error:
+            raise PolynluError(f"cannot read {path}: {error}") from error
+        with handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    raw = _decode(line)
+                    if partitions is not None and raw.get("partition") not in partitions:
+                        # Rows of other partitions are not validated: reading dev must not
+                        # fail on a bad train row. Rows without a partition fall through.
+                        if isinstance(raw.get("partition"), str):
+                            continue
+                    example = _example_from_row(raw, locale, schema)
+                except DataError as error:
+                    located = error.located(file=path, line=number)
+                    if not skip_invalid:
+                        raise located from None
+                    invalid.append(located)
+                    continue
+                if partitions is None or example.partition in partitions:
+                    yield example
+
+    def read(
+        self,
+        locales: Iterable[str],
+        partitions: str | Sequence[str] | None,
+        *,
+        skip_invalid: bool = False,
+        schema: Schema | None = None,
+        show_progress: bool = True,
+    ) -> ReadResult:
+        """Read ``partitions`` (``None`` for all) of ``locales``.
+
+        Raises ``MissingPartitionError`` when a requested partition has no rows in a locale,
+        and ``DataError`` on the first bad row unless ``skip_invalid`` is set.
+        """
+        wanted = [partitions] if isinstance(partitions, str) else partitions
+        schema = schema or massive_schema()
+        locales = list(locales)
+        result = ReadResult(examples=[])
+        description = f"Reading {'+'.join(wanted) if wanted else 'all'} ({len(locales)} locales)"
+        for locale in track(locales, description=description, disable=not show_progress):
+            if locale not in self.files:
+                raise PolynluError(f"locale '{locale}' is not in {self.folder}")
+            rows = list(
+                self.iter_rows(
+                    locale,
+                    wanted,
+                    skip_invalid=skip_invalid,
+                    invalid=result.invalid,
+                    schema=schema,
+                )
+            )
+            if wanted:
+                present = Counter(row.partition for row in rows)
+                for partition in wanted:
+                    if present[partition] == 0:
+                        raise _missing_partition(self, locale, partition)
+            result.examples.extend(rows)
+        return result
+
+
+def _missing_partition(data: MassiveData, locale: str, partition: str) -> MissingPartitionError:
+    counts = data.partition_counts(locale)
+    has = ", ".join(f"{name} ({count})" for name, count in sorted(counts.items())) or "no rows"
+    hint = (
+        " MASSIVE's test partition is withheld in this copy: use --split dev."
+        if partition == "test"
+        else ""
+    )
+    return MissingPartitionError(
+        f"partition '{partition}' is absent for {locale} in {data.folder} (it has {has}).{hint}"
+    )

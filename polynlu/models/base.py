@@ -1,0 +1,115 @@
+"""The one interface every model kind implements, and the registry that finds a kind by name.
+
+``evaluate``, ``serve`` and the CLI only ever talk to ``NLUModel``; a saved model folder says
+its kind in ``config.json`` and the registry imports that kind's module on demand, so loading
+a baseline never imports PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+from polynlu.errors import PolynluError
+from polynlu.types import Interpretation
+
+CONFIG_FILE = "config.json"
+FORMAT_NAME = "polynlu-model"
+FORMAT_VERSION = 1
+
+# kind -> "module:Class"; imported lazily so a kind's heavy dependencies load only when used.
+MODEL_KINDS: dict[str, str] = {
+    "baseline": "polynlu.models.baseline:BaselineModel",
+}
+
+
+class NLUModel(ABC):
+    """A trained intent + slot model."""
+
+    kind: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def intents(self) -> list[str]: ...
+
+    @property
+    @abstractmethod
+    def slot_types(self) -> list[str]: ...
+
+    @property
+    @abstractmethod
+    def train_locales(self) -> list[str]: ...
+
+    @abstractmethod
+    def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
+        """Interpret a batch of utterances (``locales[i]`` may be None when unknown)."""
+
+    @abstractmethod
+    def save(self, folder: Path) -> None:
+        """Write the model into ``folder`` (config.json + safetensors, never pickle)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path, config: dict[str, Any]) -> NLUModel:
+        """Read a folder written by ``save``; ``config`` is its parsed config.json."""
+
+
+def base_config(model: NLUModel, **extra: Any) -> dict[str, Any]:
+    """The fields every saved model's config.json carries, so any folder can be audited."""
+    from polynlu import __version__
+
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": model.kind,
+        "polynlu_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "intents": model.intents,
+        "slot_types": model.slot_types,
+        "train_locales": model.train_locales,
+        **extra,
+    }
+
+
+def write_config(folder: Path, config: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(config, indent=2, ensure_ascii=False)
+    (folder / CONFIG_FILE).write_text(text + "\n", "utf-8")
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise PolynluError(f"{folder} is not a polynlu model: it has no {CONFIG_FILE}")
+    try:
+        config = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as error:
+        raise PolynluError(f"{path}: invalid JSON: {error}") from error
+    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
+        raise PolynluError(f"{path} is not a polynlu model config (no format '{FORMAT_NAME}')")
+    if config.get("kind") not in MODEL_KINDS:
+        raise PolynluError(
+            f"{path}: unknown model kind {config.get('kind')!r} (known: {', '.join(MODEL_KINDS)})"
+        )
+    return config
+
+
+def model_class(kind: str) -> type[NLUModel]:
+    module_name, _, class_name = MODEL_KINDS[kind].partition(":")
+    cls: type[NLUModel] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def load_model(folder: str | Path) -> NLUModel:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PolynluError(f"model folder '{folder}' not found")
+    config = read_config(folder)
+    return model_class(config["kind"]).load(folder, config)

@@ -1,0 +1,14 @@
+"""Pure functions on strings: word segmentation and the mapping between words and character spans."""
+
+from polynlu.text.segmentation import CHARACTER_SEGMENTED_LOCALES, Word, segment
+from polynlu.text.spans import OUTSIDE, Span, labels_from_spans, spans_from_labels
+
+__all__ = [
+    "CHARACTER_SEGMENTED_LOCALES",
+    "OUTSIDE",
+    "Span",
+    "Word",
+    "labels_from_spans",
+    "segment",
+    "spans_from_labels",
+]

@@ -1,0 +1,42 @@
+"""The values that flow out of every model: an ``Interpretation`` with its ``Slot`` spans.
+
+Plain frozen dataclasses, so that the lowest layers can use them without pulling in pydantic;
+the HTTP layer wraps them in its own typed models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A slot value as a character span of the utterance: ``text[start:end] == value``."""
+
+    slot: str
+    value: str
+    start: int
+    end: int
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What an utterance means to the assistant."""
+
+    text: str
+    intent: str
+    confidence: float
+    slots: tuple[Slot, ...] = ()
+    locale: str | None = None
+    alternatives: tuple[IntentScore, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
