@@ -114,6 +114,10 @@ def _partition_of(line: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _in_another_partition(partition: object, partitions: Sequence[str] | None) -> bool:
+    return partitions is not None and isinstance(partition, str) and partition not in partitions
+
+
 class MassiveData:
     """A folder of ``<locale>.jsonl`` files: the locales it has and their examples."""
 
@@ -156,11 +160,11 @@ class MassiveData:
                     continue
                 try:
                     raw = _decode(line)
-                    if partitions is not None and raw.get("partition") not in partitions:
-                        # Rows of other partitions are not validated: reading dev must not
-                        # fail on a bad train row. Rows without a partition fall through.
-                        if isinstance(raw.get("partition"), str):
-                            continue
+                    partition = raw.get("partition")
+                    # Rows of other partitions are not validated (reading dev must not fail on
+                    # a bad train row); a row without a valid partition falls through and fails.
+                    if _in_another_partition(partition, partitions):
+                        continue
                     example = _example_from_row(raw, locale, schema)
                 except DataError as error:
                     located = error.located(file=path, line=number)
@@ -222,3 +226,21 @@ def _missing_partition(data: MassiveData, locale: str, partition: str) -> Missin
     return MissingPartitionError(
         f"partition '{partition}' is absent for {locale} in {data.folder} (it has {has}).{hint}"
     )
+
+
+def cap_per_locale(examples: Sequence[Example], limit: int | None, seed: int = 0) -> list[Example]:
+    """At most ``limit`` examples per locale, drawn at random but reproducibly."""
+    if limit is None:
+        return list(examples)
+    import random
+
+    by_locale: dict[str, list[Example]] = {}
+    for example in examples:
+        by_locale.setdefault(example.locale, []).append(example)
+    chosen: list[Example] = []
+    for locale in sorted(by_locale):
+        rows = by_locale[locale]
+        if len(rows) > limit:
+            rows = random.Random(f"{seed}:{locale}").sample(rows, limit)
+        chosen.extend(rows)
+    return chosen

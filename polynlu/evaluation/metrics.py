@@ -11,6 +11,7 @@ truncated to the gold length before any of this.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +39,14 @@ def fit_to_gold(predicted: Sequence[str], gold_length: int, pad: str = OUTSIDE) 
     """Pad with ``pad`` or truncate ``predicted`` to the gold sequence's length."""
     fitted = list(predicted[:gold_length])
     return fitted + [pad] * (gold_length - len(fitted))
+
+
+def _slot_f1(gold_bio: list[list[str]], predicted_bio: list[list[str]]) -> float:
+    # With no slot in gold nor prediction seqeval returns 0.0 (as the official code does)
+    # and warns; the warning is noise here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(f1_score(gold_bio, predicted_bio))
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,6 @@ def score(
     return Scores(
         exact_match=exact / n,
         intent_acc=sum(intent_right) / n,
-        slot_f1=float(f1_score(gold_bio, predicted_bio)),
+        slot_f1=_slot_f1(gold_bio, predicted_bio),
         n=n,
     )

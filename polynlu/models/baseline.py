@@ -118,7 +118,7 @@ class _Featurizer:
 
 def _shape(text: str) -> str:
     """Coarse word shape: digits, letters case and other characters, runs collapsed."""
-    shape = []
+    shape: list[str] = []
     for char in text:
         kind = "d" if char.isdigit() else "X" if char.isupper() else "x" if char.isalpha() else char
         if not shape or shape[-1] != kind:

@@ -1,4 +1,4 @@
-"""Pure functions on strings: word segmentation and the mapping between words and character spans."""
+"""Pure functions on strings: word segmentation, and words ⇄ character spans."""
 
 from polynlu.text.segmentation import CHARACTER_SEGMENTED_LOCALES, Word, segment
 from polynlu.text.spans import OUTSIDE, Span, labels_from_spans, spans_from_labels

@@ -1,0 +1,3 @@
+from polynlu.cli import main
+
+main()

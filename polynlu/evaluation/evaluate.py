@@ -1,0 +1,136 @@
+"""Run a model over labelled examples and score it per locale and per language group."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from statistics import fmean
+from typing import Any
+
+from rich.progress import Progress
+
+from polynlu.data.annotation import format_annotation
+from polynlu.data.locales import GROUPINGS, locale_info
+from polynlu.data.massive import Example
+from polynlu.evaluation.metrics import Scores, score
+from polynlu.nlu import NLU
+from polynlu.text.spans import Span, labels_from_spans
+from polynlu.types import Interpretation
+
+METRICS = ("exact_match", "intent_acc", "slot_f1")
+UNKNOWN_GROUP = "unknown"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    example: Example
+    interpretation: Interpretation
+
+    @property
+    def spans(self) -> list[Span]:
+        return [Span(s.slot, s.start, s.end) for s in self.interpretation.slots]
+
+    @property
+    def word_labels(self) -> list[str]:
+        """The prediction on the benchmark's words of the gold utterance."""
+        return labels_from_spans(self.example.words, self.spans)
+
+    def to_record(self) -> dict[str, Any]:
+        interpretation = self.interpretation
+        return {
+            "id": self.example.id,
+            "locale": self.example.locale,
+            "utt": self.example.utt,
+            "pred_intent": interpretation.intent,
+            "confidence": round(interpretation.confidence, 6),
+            "pred_slots": [
+                {"slot": s.slot, "value": s.value, "start": s.start, "end": s.end}
+                for s in interpretation.slots
+            ],
+            "pred_annot_utt": format_annotation(self.example.utt, self.spans),
+        }
+
+
+def mean_scores(scores: Sequence[Scores]) -> dict[str, float]:
+    """Unweighted mean over locales, as MASSIVE's tables average them."""
+    return {metric: fmean(getattr(s, metric) for s in scores) for metric in METRICS}
+
+
+@dataclass
+class EvaluationResult:
+    locales: dict[str, Scores]
+    predictions: list[Prediction]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def average(self) -> dict[str, float]:
+        return mean_scores(list(self.locales.values()))
+
+    def groups(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Averages by language family, genus and script (from the MASSIVE locale table)."""
+        result: dict[str, dict[str, dict[str, Any]]] = {}
+        for grouping in GROUPINGS:
+            members: dict[str, list[str]] = defaultdict(list)
+            for locale in self.locales:
+                info = locale_info(locale)
+                members[info.group(grouping) if info else UNKNOWN_GROUP].append(locale)
+            result[grouping] = {
+                name: {
+                    **mean_scores([self.locales[locale] for locale in locales]),
+                    "locales": locales,
+                }
+                for name, locales in sorted(members.items())
+            }
+        return result
+
+    def to_metrics(self) -> dict[str, Any]:
+        return {
+            "average": self.average,
+            "locales": {locale: s.as_dict() for locale, s in sorted(self.locales.items())},
+            "groups": self.groups(),
+            "meta": self.meta,
+        }
+
+
+def predict(
+    nlu: NLU, examples: Sequence[Example], *, batch_size: int = 256, show_progress: bool = True
+) -> list[Prediction]:
+    predictions: list[Prediction] = []
+    with Progress(disable=not show_progress) as progress:
+        task = progress.add_task("Parsing", total=len(examples))
+        for start in range(0, len(examples), batch_size):
+            batch = examples[start : start + batch_size]
+            interpretations = nlu.parse_batch([e.utt for e in batch], [e.locale for e in batch])
+            predictions.extend(
+                Prediction(e, i) for e, i in zip(batch, interpretations, strict=True)
+            )
+            progress.advance(task, len(batch))
+    return predictions
+
+
+def score_predictions(predictions: Sequence[Prediction]) -> dict[str, Scores]:
+    by_locale: dict[str, list[Prediction]] = defaultdict(list)
+    for prediction in predictions:
+        by_locale[prediction.example.locale].append(prediction)
+    return {
+        locale: score(
+            [p.example.intent for p in items],
+            [p.interpretation.intent for p in items],
+            [p.example.labels for p in items],
+            [p.word_labels for p in items],
+        )
+        for locale, items in sorted(by_locale.items())
+    }
+
+
+def evaluate(
+    nlu: NLU,
+    examples: Sequence[Example],
+    *,
+    batch_size: int = 256,
+    show_progress: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> EvaluationResult:
+    predictions = predict(nlu, examples, batch_size=batch_size, show_progress=show_progress)
+    return EvaluationResult(score_predictions(predictions), predictions, meta or {})

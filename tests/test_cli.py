@@ -1,0 +1,111 @@
+"""The ``polynlu`` command, run as a user runs it: a real process, real files."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TINY = Path(__file__).parent / "data" / "massive-tiny"
+
+
+def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "polynlu", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "model"
+    done = polynlu(
+        "train", "--data", str(TINY), "--train-locales", "en-US,de-DE",
+        "--output", str(folder), "--hash-features", "4096", "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Trained baseline on 96 utterances from 2 locale(s)" in done.stdout
+    return folder
+
+
+def test_evaluate_writes_the_report(model: Path, tmp_path: Path) -> None:
+    done = polynlu(
+        "evaluate", str(model), "--data", str(TINY), "--locales", "all",
+        "--output", str(tmp_path / "eval"), "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "average" in done.stdout and "ja-JP" in done.stdout
+    names = sorted(p.name for p in (tmp_path / "eval").iterdir())
+    assert names == [
+        "exact_match_by_locale.png", "metrics.json", "predictions.jsonl", "report.md",
+    ]  # fmt: skip
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["meta"]["train_locales"] == ["de-DE", "en-US"]
+
+
+def test_parse_prints_json_and_reads_stdin(model: Path) -> None:
+    done = polynlu("parse", str(model), "wake me up at six am", "--locale", "en-US", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["intent"] == "alarm_set" and result["locale"] == "en-US"
+    lines = polynlu("parse", str(model), "-", stdin="turn the lights off\n\nwhat time is it\n")
+    rows = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert [row["text"] for row in rows] == ["turn the lights off", "what time is it"]
+    readable = polynlu("parse", str(model), "wake me up at six am", "--locale", "en-US")
+    assert "intent alarm_set" in readable.stdout
+
+
+def test_stats_counts_partitions_and_labels() -> None:
+    done = polynlu("data", "stats", str(TINY), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "Utterances per locale and partition (4 locales)" in done.stdout
+    assert "Intents (6)" in done.stdout and "Scenarios" in done.stdout
+
+
+def test_fetch_from_a_local_folder(tmp_path: Path) -> None:
+    done = polynlu("data", "fetch", "massive", "--source", str(TINY))
+    assert done.returncode == 0, done.stderr
+    assert "4 locale files" in done.stdout
+    again = polynlu("data", "stats", "massive", "--locales", "ja-JP", "--no-progress")
+    assert again.returncode == 0 and "ja-JP" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["data", "stats", "/no/such/data"], "data '/no/such/data' not found"),
+        (["evaluate", "/no/model", "--data", str(TINY), "--output", "x"], "not found"),
+        (["data", "fetch", "imdb"], "only 'massive'"),
+    ],
+)
+def test_user_errors_are_one_line_not_a_traceback(args: list[str], message: str) -> None:
+    done = polynlu(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_absent_partition_and_bad_rows(model: Path, tmp_path: Path) -> None:
+    done = polynlu(
+        "evaluate", str(model), "--data", str(TINY), "--split", "test",
+        "--output", str(tmp_path / "e"),
+    )  # fmt: skip
+    assert done.returncode == 2 and "partition 'test' is absent" in done.stderr
+    broken = tmp_path / "broken"
+    shutil.copytree(TINY, broken)
+    with (broken / "de-DE.jsonl").open("a") as sink:
+        sink.write(json.dumps({"id": "x1", "locale": "de-DE", "partition": "dev",
+                               "scenario": "alarm", "intent": "alarm_set", "utt": "um fünf",
+                               "annot_utt": "um [time : fünf"}) + "\n")  # fmt: skip
+    failed = polynlu("data", "stats", str(broken), "--no-progress")
+    assert failed.returncode == 2
+    assert "de-DE.jsonl:67, id=x1, field 'annot_utt'" in failed.stderr
+    skipped = polynlu("data", "stats", str(broken), "--skip-invalid", "--no-progress")
+    assert skipped.returncode == 0 and "Skipped 1 invalid row" in skipped.stderr

@@ -1,0 +1,76 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from polynlu import NLU
+from polynlu.data import MassiveData
+from polynlu.evaluation.evaluate import evaluate
+from polynlu.evaluation.report import write_report
+from polynlu.models.baseline import BaselineConfig, BaselineModel
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = MassiveData(ROOT / "tests" / "data" / "massive-tiny")
+    train = data.read(["en-US"], "train", show_progress=False).examples
+    model = BaselineModel.fit(train, BaselineConfig(n_features=2**12), show_progress=False)
+    dev = data.read(data.locales, "dev", show_progress=False).examples
+    result = evaluate(NLU(model), dev, show_progress=False, meta={"split": "dev"})
+    folder = tmp_path_factory.mktemp("report")
+    write_report(result, folder)
+    return folder
+
+
+def test_metrics_json_has_averages_locales_and_groups(report: Path) -> None:
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert set(metrics["average"]) == {"exact_match", "intent_acc", "slot_f1"}
+    assert set(metrics["locales"]) == {"de-DE", "en-US", "ja-JP", "zh-CN"}
+    for values in metrics["locales"].values():
+        assert values["n"] == 18
+        assert all(0 <= values[m] <= 1 for m in ("exact_match", "intent_acc", "slot_f1"))
+    families = metrics["groups"]["family"]
+    assert families["Sino-Tibetan"]["locales"] == ["zh-CN"]
+    assert sorted(families["Indo-European"]["locales"]) == ["de-DE", "en-US"]
+    assert set(metrics["groups"]) == {"family", "genus", "script"}
+    mean = sum(v["intent_acc"] for v in metrics["locales"].values()) / 4
+    assert metrics["average"]["intent_acc"] == pytest.approx(mean)
+
+
+def test_predictions_have_the_documented_fields(report: Path) -> None:
+    rows = [json.loads(line) for line in (report / "predictions.jsonl").open()]
+    assert len(rows) == 72
+    for row in rows:
+        assert {"id", "locale", "utt", "pred_intent", "pred_slots", "pred_annot_utt"} <= set(row)
+        for slot in row["pred_slots"]:
+            assert row["utt"][slot["start"] : slot["end"]] == slot["value"]
+
+
+def test_report_and_chart_are_written(report: Path) -> None:
+    text = (report / "report.md").read_text()
+    assert "## By family" in text and "| zh-CN | Mandarin | 18 |" in text
+    assert (report / "exact_match_by_locale.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_independent_scorer_agrees_to_four_decimals(report: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "massive_score.py"),
+            "--data",
+            str(ROOT / "tests" / "data" / "massive-tiny"),
+            "--predictions",
+            str(report / "predictions.jsonl"),
+            "--metrics",
+            str(report / "metrics.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "agree to 4 decimals" in completed.stdout
