@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -29,8 +30,8 @@ data_app = typer.Typer(help="Get MASSIVE and look inside a data set.", no_args_i
 app.add_typer(data_app, name="data")
 
 console = Console()
-BASELINE_FEATURES = 2**17
 errors = Console(stderr=True)
+BASELINE_FEATURES = 2**17
 
 DataOption = Annotated[
     str,
@@ -51,7 +52,7 @@ def _report_invalid(invalid: list[DataError], *, shown: int = 10) -> None:
         return
     errors.print(f"[yellow]Skipped {len(invalid)} invalid row(s):")
     for error in invalid[:shown]:
-        errors.print(f"  [yellow]•[/] {error}", highlight=False, markup=False)
+        errors.print(f"  [yellow]•[/] {escape(str(error))}", highlight=False)
     if len(invalid) > shown:
         errors.print(f"  … and {len(invalid) - shown} more")
 
@@ -65,7 +66,6 @@ def _read(
     show_progress: bool,
 ) -> tuple[list[str], list[Example]]:
     """Read ``split`` (None: every partition) of ``locales``; return the locales and examples."""
-
     from polynlu.data import MassiveData, parse_locale_list
 
     dataset = MassiveData(data)
@@ -257,7 +257,10 @@ def main() -> None:
     try:
         app()
     except PolynluError as error:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        sys.exit(2)
+    except OSError as error:  # unreadable or unwritable files: the message says which
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted")

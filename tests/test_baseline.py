@@ -71,3 +71,10 @@ def test_loading_something_that_is_not_a_model(tmp_path: Path) -> None:
     (tmp_path / "empty" / "config.json").write_text('{"format": "polynlu-model", "kind": "x"}')
     with pytest.raises(PolynluError, match="unknown model kind 'x'"):
         NLU.load(tmp_path / "empty")
+
+
+def test_a_corrupt_weights_file_is_reported(trained: BaselineModel, tmp_path: Path) -> None:
+    NLU(trained).save(tmp_path / "model")
+    (tmp_path / "model" / "weights.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(PolynluError, match="cannot load the baseline model"):
+        NLU.load(tmp_path / "model")

@@ -109,3 +109,4 @@ def test_absent_partition_and_bad_rows(model: Path, tmp_path: Path) -> None:
     assert "de-DE.jsonl:67, id=x1, field 'annot_utt'" in failed.stderr
     skipped = polynlu("data", "stats", str(broken), "--skip-invalid", "--no-progress")
     assert skipped.returncode == 0 and "Skipped 1 invalid row" in skipped.stderr
+    assert "[yellow]" not in skipped.stderr and "de-DE.jsonl:67" in skipped.stderr

@@ -105,7 +105,7 @@ def _example_from_row(raw: dict[str, object], expected_locale: str, schema: Sche
 
 
 def _partition_of(line: str) -> str | None:
-    """The row's partition, read cheaply so rows of other partitions are not fully parsed."""
+    """The row's partition, or None where the row is not valid JSON with a string partition."""
     try:
         raw = json.loads(line)
     except json.JSONDecodeError:
@@ -172,8 +172,7 @@ class MassiveData:
                         raise located from None
                     invalid.append(located)
                     continue
-                if partitions is None or example.partition in partitions:
-                    yield example
+                yield example
 
     def read(
         self,

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 import sklearn
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -310,11 +311,15 @@ class BaselineModel(NLUModel):
         path = folder / WEIGHTS_FILE
         if not path.is_file():
             raise PolynluError(f"{folder} has no {WEIGHTS_FILE}")
-        return cls(
-            intents=list(config["intents"]),
-            slot_labels=list(config["slot_labels"]),
-            tensors=load_file(str(path)),
-            train_locales=list(config["train_locales"]),
-            config=BaselineConfig(**config["baseline"]),
-            training=config.get("training"),
-        )
+        try:
+            tensors = load_file(str(path))
+            return cls(
+                intents=list(config["intents"]),
+                slot_labels=list(config["slot_labels"]),
+                tensors=tensors,
+                train_locales=list(config["train_locales"]),
+                config=BaselineConfig(**config["baseline"]),
+                training=config.get("training"),
+            )
+        except (KeyError, TypeError, ValueError, OSError, SafetensorError) as error:
+            raise PolynluError(f"{folder}: cannot load the baseline model: {error!r}") from error
