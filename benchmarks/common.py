@@ -55,8 +55,13 @@ def environment() -> dict[str, Any]:
     }
 
 
+# Taken when a benchmark starts, so the result names the code that ran, not whatever the
+# checkout holds when it ends.
+STARTED = environment()
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({**environment(), **payload}, indent=2) + "\n", "utf-8")
+    path.write_text(json.dumps({**STARTED, **payload}, indent=2) + "\n", "utf-8")
     return path
