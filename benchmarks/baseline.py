@@ -13,15 +13,13 @@ import argparse
 import time
 from pathlib import Path
 
-from common import write_result
+from common import summarize, write_result
 from rich.console import Console
-from rich.table import Table
 
 from polynlu import NLU
 from polynlu.data import MassiveData, parse_locale_list
 from polynlu.data.massive import cap_per_locale
-from polynlu.evaluation.evaluate import METRICS, evaluate, mean_scores
-from polynlu.evaluation.report import locale_table
+from polynlu.evaluation.evaluate import evaluate
 from polynlu.models.baseline import BaselineConfig, BaselineModel
 
 SHARED = (
@@ -53,21 +51,7 @@ def main() -> None:
     started = time.perf_counter()
     result = evaluate(NLU(model), dev, meta={"model_name": "baseline", "split": "dev"})
     eval_seconds = time.perf_counter() - started
-    console.print(locale_table(result, title="Baseline, dev split (%)"))
-
-    unseen = [loc for loc in result.locales if loc not in train_locales]
-    averages = {"all": result.average}
-    if unseen:
-        averages["not_trained_on"] = mean_scores([result.locales[loc] for loc in unseen])
-    summary = Table(title="Averages (%)")
-    summary.add_column("locales")
-    summary.add_column("n", justify="right")
-    for metric in METRICS:
-        summary.add_column(metric, justify="right")
-    for key, values in averages.items():
-        count = len(result.locales) if key == "all" else len(unseen)
-        summary.add_row(key, str(count), *(f"{100 * values[m]:.1f}" for m in METRICS))
-    console.print(summary)
+    averages = summarize(result, train_locales, "Baseline, dev split (%)")
     console.print(
         f"train: {len(train):,} utterances in {train_seconds:.1f} s; "
         f"dev: {len(dev):,} utterances parsed and scored in {eval_seconds:.1f} s "

@@ -65,3 +65,29 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({**STARTED, **payload}, indent=2) + "\n", "utf-8")
     return path
+
+
+def summarize(result: Any, trained_on: list[str], title: str) -> dict[str, dict[str, float]]:
+    """Print the per-locale table and the averages (all; not trained on); return the averages."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from polynlu.evaluation.evaluate import METRICS, mean_scores
+    from polynlu.evaluation.report import locale_table
+
+    console = Console()
+    console.print(locale_table(result, title=title))
+    unseen = [locale for locale in result.locales if locale not in trained_on]
+    averages = {"all": result.average}
+    if unseen:
+        averages["not_trained_on"] = mean_scores([result.locales[loc] for loc in unseen])
+    table = Table(title="Averages (%)")
+    table.add_column("locales")
+    table.add_column("n", justify="right")
+    for metric in METRICS:
+        table.add_column(metric, justify="right")
+    for key, values in averages.items():
+        count = len(result.locales) if key == "all" else len(unseen)
+        table.add_row(key, str(count), *(f"{100 * values[m]:.1f}" for m in METRICS))
+    console.print(table)
+    return averages

@@ -26,6 +26,7 @@ FORMAT_VERSION = 1
 # kind -> "module:Class"; imported lazily so a kind's heavy dependencies load only when used.
 MODEL_KINDS: dict[str, str] = {
     "baseline": "polynlu.models.baseline:BaselineModel",
+    "joint": "polynlu.models.joint:JointModel",
 }
 
 

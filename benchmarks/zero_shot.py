@@ -1,0 +1,94 @@
+"""Zero-shot cross-lingual transfer: train the joint model on en-US, score all 52 locales.
+
+    python benchmarks/zero_shot.py                       # the bundled multilingual-e5-small
+    python benchmarks/zero_shot.py --epochs 3 --output runs/zero-shot
+
+Model selection uses en-US dev only. Prints the per-locale table and the averages over the 51
+non-English locales, and writes benchmarks/results/zero_shot-<backbone>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from common import summarize, write_result
+from rich.console import Console
+
+from polynlu import NLU
+from polynlu.data import MassiveData, parse_locale_list
+from polynlu.evaluation.evaluate import evaluate
+from polynlu.evaluation.report import write_report
+from polynlu.training.trainer import JointTrainer, TrainConfig
+
+SHARED = (
+    Path(__file__).resolve().parents[2] / "shared/data/amazon-massive-dataset-1.1-traindev.tar.gz"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(SHARED) if SHARED.exists() else "massive")
+    parser.add_argument("--train-locales", default="en-US")
+    parser.add_argument("--backbone", default=TrainConfig.backbone)
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--no-freeze-embeddings", action="store_true")
+    parser.add_argument("--output", type=Path, default=Path("runs/zero-shot"))
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--name", default=None)
+    args = parser.parse_args()
+    console = Console()
+
+    data = MassiveData(args.data)
+    train_locales = parse_locale_list(args.train_locales, data.locales)
+    train = data.read(train_locales, "train").examples
+    selection_dev = data.read(train_locales, "dev").examples
+    config = TrainConfig(
+        backbone=args.backbone,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        freeze_embeddings=not args.no_freeze_embeddings,
+    )
+    started = time.perf_counter()
+    model = JointTrainer(config, args.output, console=console).fit(
+        train, selection_dev, resume=args.resume
+    )
+    train_seconds = time.perf_counter() - started
+
+    dev = data.read(data.locales, "dev").examples
+    started = time.perf_counter()
+    result = evaluate(NLU(model), dev, meta={"model_name": "zero-shot", "split": "dev"})
+    eval_seconds = time.perf_counter() - started
+    write_report(result, args.output / "eval")
+    averages = summarize(result, train_locales, f"Joint model ({args.backbone}), dev split (%)")
+    console.print(
+        f"train: {len(train):,} utterances, {train_seconds / 60:.1f} min (incl. dev selection); "
+        f"scoring {len(dev):,} dev utterances: {eval_seconds / 60:.1f} min"
+    )
+    name = args.name or f"zero_shot-{Path(args.backbone).name}"
+    path = write_result(
+        name,
+        {
+            "benchmark": "zero_shot",
+            "train_locales": train_locales,
+            "train_utterances": len(train),
+            "config": asdict(config),
+            "train_seconds": round(train_seconds, 1),
+            "eval_seconds": round(eval_seconds, 1),
+            "history": model.training.get("history"),
+            "best_epoch": model.training.get("best_epoch"),
+            "split": "dev",
+            "averages": averages,
+            "locales": {loc: s.as_dict() for loc, s in result.locales.items()},
+        },
+    )
+    console.print(f"Wrote {path}; the model is in {args.output}")
+
+
+if __name__ == "__main__":
+    main()

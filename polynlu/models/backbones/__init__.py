@@ -1,0 +1,1 @@
+"""Pretrained multilingual encoders and their tokenizers."""

@@ -1,0 +1,127 @@
+"""Backbones by name: the bundled multilingual-e5-small, any Hugging Face encoder, a tiny test one.
+
+A backbone is an encoder (a ``transformers`` model returning ``last_hidden_state``) and its
+``tokenizers`` tokenizer. Models save their backbone inside their own folder (``encoder/`` in
+Hugging Face format + ``tokenizer.json``), so a saved model never needs the registry again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from polynlu.errors import PolynluError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedModel
+
+DEFAULT_BACKBONE = "multilingual-e5-small"
+TINY_BACKBONE = "tiny-random"
+"""A randomly initialised 2-layer encoder with e5's tokenizer: for tests and smoke runs."""
+
+ENCODER_FOLDER = "encoder"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+@dataclass
+class Backbone:
+    name: str
+    encoder: PreTrainedModel
+    tokenizer: Tokenizer
+
+    @property
+    def hidden_size(self) -> int:
+        size: int = self.encoder.config.hidden_size
+        return size
+
+    def save(self, folder: Path) -> None:
+        self.encoder.save_pretrained(str(folder / ENCODER_FOLDER), safe_serialization=True)
+        self.tokenizer.save(str(folder / TOKENIZER_FILE))
+
+
+def _auto_encoder(source: str) -> PreTrainedModel:
+    from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+    try:  # BERT-like encoders: skip the pooler, which the heads do not use
+        encoder = AutoModel.from_pretrained(source, add_pooling_layer=False)
+    except TypeError:
+        encoder = AutoModel.from_pretrained(source)
+    model: PreTrainedModel = encoder.eval()
+    return model
+
+
+def _from_folder(name: str, folder: Path) -> Backbone:
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    encoder = _auto_encoder(str(folder))
+    tokenizer_file = folder / TOKENIZER_FILE
+    if tokenizer_file.is_file():
+        tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder)).backend_tokenizer
+    return Backbone(name, encoder, tokenizer)
+
+
+def _tiny(seed: int = 0) -> Backbone:
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from polynlu.models.backbones.e5 import build_tokenizer
+    from polynlu.models.backbones.e5_q4 import E5Q4File, bundled_model_path
+
+    vocabulary = E5Q4File(bundled_model_path()).vocabulary
+    config = BertConfig(
+        vocab_size=len(vocabulary.pieces) + 1,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=vocabulary.pad_id,
+    )
+    torch.manual_seed(seed)
+    return Backbone(
+        TINY_BACKBONE, BertModel(config, add_pooling_layer=False), build_tokenizer(vocabulary)
+    )
+
+
+def load_backbone(spec: str, *, show_progress: bool = True) -> Backbone:
+    """``multilingual-e5-small`` (bundled, offline), ``tiny-random``, a local folder, or a
+    Hugging Face model name (downloaded by ``transformers``; needs internet or its cache)."""
+    if spec == DEFAULT_BACKBONE:
+        from polynlu.models.backbones.e5 import convert_bundled
+
+        return _from_folder(spec, convert_bundled(show_progress=show_progress))
+    if spec == TINY_BACKBONE:
+        return _tiny()
+    path = Path(spec).expanduser()
+    try:
+        if path.is_dir():
+            return _from_folder(spec, path)
+        from transformers import AutoTokenizer
+
+        encoder = _auto_encoder(spec)
+        tokenizer = AutoTokenizer.from_pretrained(spec)
+    except (OSError, ValueError) as error:
+        raise PolynluError(
+            f"cannot load backbone '{spec}': {error}. Offline, use '{DEFAULT_BACKBONE}' (bundled) "
+            "or a local folder with an encoder and its tokenizer"
+        ) from error
+    if not getattr(tokenizer, "is_fast", False):
+        raise PolynluError(f"backbone '{spec}' has no fast (tokenizers) tokenizer")
+    return Backbone(spec, encoder, tokenizer.backend_tokenizer)
+
+
+def load_saved_backbone(name: str, folder: Path) -> Backbone:
+    """The backbone a model saved into ``folder`` (see ``Backbone.save``)."""
+    from tokenizers import Tokenizer
+
+    encoder = _auto_encoder(str(folder / ENCODER_FOLDER))
+    tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+    return Backbone(name, encoder, tokenizer)

@@ -1,0 +1,320 @@
+"""The joint model: a multilingual encoder with an intent head and a slot head.
+
+- The encoder reads the *natural* text (ja/zh included: no spaces inserted between
+  characters); each benchmark word is then read at the sub-word that holds its first
+  character, found through the tokenizer's character offsets. That is how polynlu maps
+  sub-words back to MASSIVE's word units.
+- The intent head reads the mean of the token states (e5 was trained with mean pooling).
+- The slot head predicts one label per word: a slot type or ``Other``. Runs of equal labels
+  are slots, which is exactly what the benchmark scores, so no BIO tags are needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import PreTrainedModel
+
+from polynlu.errors import PolynluError
+from polynlu.models.backbones.registry import Backbone, load_saved_backbone
+from polynlu.models.base import NLUModel, base_config, write_config
+from polynlu.text.segmentation import Word, segment
+from polynlu.text.spans import OUTSIDE, spans_from_labels
+from polynlu.types import IntentScore, Interpretation, Slot
+
+HEADS_FILE = "heads.safetensors"
+MAX_WORD_OFFSET = 7
+"""Words that share a sub-word (``日の`` holds ``日`` and ``の``) are told apart by their
+character offset inside it, capped here."""
+_ALTERNATIVES = 5
+HEAD_MODULES = ("word_offset", "intent_head", "slot_head")
+_METASPACE = "▁"
+
+
+@dataclass(frozen=True)
+class JointSettings:
+    """What shapes the network and its inputs; saved with the model."""
+
+    max_length: int = 64
+    dropout: float = 0.1
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # [batch, tokens]
+    attention_mask: torch.Tensor  # [batch, tokens]
+    word_tokens: torch.Tensor  # [batch, words]: index of the token read for each word
+    word_mask: torch.Tensor  # [batch, words]
+    word_offsets: torch.Tensor  # [batch, words]: the word's character offset inside its token
+    words: list[list[Word]] = field(default_factory=list)
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(
+            self.input_ids.to(device),
+            self.attention_mask.to(device),
+            self.word_tokens.to(device),
+            self.word_mask.to(device),
+            self.word_offsets.to(device),
+            self.words,
+        )
+
+
+class Featurizer:
+    """Texts → token ids, with the token that represents each benchmark word."""
+
+    def __init__(self, backbone: Backbone, max_length: int) -> None:
+        self.tokenizer = backbone.tokenizer
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+        pad = self.tokenizer.token_to_id("<pad>")
+        self.pad_id = pad if pad is not None else 0
+
+    def batch(self, texts: Sequence[str], words: Sequence[Sequence[Word]]) -> Batch:
+        encodings = self.tokenizer.encode_batch(list(texts))
+        longest = max(len(e.ids) for e in encodings)
+        most_words = max(1, max(len(w) for w in words))
+        input_ids = torch.full((len(texts), longest), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(texts), longest), dtype=torch.long)
+        word_tokens = torch.zeros((len(texts), most_words), dtype=torch.long)
+        word_mask = torch.zeros((len(texts), most_words), dtype=torch.bool)
+        word_offsets = torch.zeros((len(texts), most_words), dtype=torch.long)
+        for row, (encoding, text, sentence) in enumerate(zip(encodings, texts, words, strict=True)):
+            input_ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids)
+            attention[row, : len(encoding.ids)] = 1
+            owner = _character_owners(encoding, len(text))
+            for index, word in enumerate(sentence):
+                token = _token_of(owner, word, len(encoding.ids))
+                word_tokens[row, index] = token
+                word_mask[row, index] = True
+                inside = word.start - encoding.offsets[token][0]
+                word_offsets[row, index] = min(max(inside, 0), MAX_WORD_OFFSET)
+        return Batch(
+            input_ids, attention, word_tokens, word_mask, word_offsets, [list(w) for w in words]
+        )
+
+
+def _character_owners(encoding: Any, length: int) -> list[int]:
+    """For each character of the text, the first token covering it (-1 if none).
+
+    A bare metaspace token ('▁') only claims characters no other token covers: the word's
+    content, not its boundary marker, should represent it.
+    """
+    owner = [-1] * length
+    bare: list[int] = []
+    for index, ((start, end), special, token) in enumerate(
+        zip(encoding.offsets, encoding.special_tokens_mask, encoding.tokens, strict=True)
+    ):
+        if special:
+            continue
+        if token == _METASPACE:
+            bare.append(index)
+            continue
+        for char in range(start, min(end, length)):
+            if owner[char] < 0:
+                owner[char] = index
+    for index in bare:
+        start, end = encoding.offsets[index]
+        for char in range(start, min(end, length)):
+            if owner[char] < 0:
+                owner[char] = index
+    return owner
+
+
+def _token_of(owner: list[int], word: Word, n_tokens: int) -> int:
+    for char in range(word.start, word.end):
+        if 0 <= char < len(owner) and owner[char] >= 0:
+            return owner[char]
+    # Truncated away (or normalized to nothing): read the last real token.
+    return max(0, n_tokens - 2)
+
+
+class JointNetwork(nn.Module):
+    encoder: PreTrainedModel
+
+    def __init__(
+        self,
+        encoder: PreTrainedModel,
+        hidden_size: int,
+        n_intents: int,
+        n_slots: int,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.word_offset = nn.Embedding(MAX_WORD_OFFSET + 1, hidden_size)
+        nn.init.zeros_(self.word_offset.weight)
+        self.intent_head = nn.Linear(hidden_size, n_intents)
+        self.slot_head = nn.Linear(hidden_size, n_slots)
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        states = self.encoder(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask
+        ).last_hidden_state
+        mask = batch.attention_mask.unsqueeze(-1).to(states.dtype)
+        pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        index = batch.word_tokens.unsqueeze(-1).expand(-1, -1, states.size(-1))
+        word_states = states.gather(1, index) + self.word_offset(batch.word_offsets)
+        return self.intent_head(self.dropout(pooled)), self.slot_head(self.dropout(word_states))
+
+    def heads_state(self) -> dict[str, torch.Tensor]:
+        return {
+            f"{name}.{key}": value.detach().contiguous()
+            for name in HEAD_MODULES
+            for key, value in getattr(self, name).state_dict().items()
+        }
+
+
+class JointModel(NLUModel):
+    kind = "joint"
+
+    def __init__(
+        self,
+        *,
+        backbone: Backbone,
+        intents: list[str],
+        slot_labels: list[str],
+        settings: JointSettings,
+        train_locales: list[str],
+        training: dict[str, Any] | None = None,
+        network: JointNetwork | None = None,
+    ) -> None:
+        if OUTSIDE not in slot_labels:
+            raise PolynluError(f"the slot labels must include '{OUTSIDE}'")
+        self.backbone = backbone
+        self._intents = intents
+        self._slot_labels = slot_labels
+        self.settings = settings
+        self._train_locales = train_locales
+        self.training = training or {}
+        self.network = network or JointNetwork(
+            backbone.encoder,
+            backbone.hidden_size,
+            len(intents),
+            len(slot_labels),
+            settings.dropout,
+        )
+        self.featurizer = Featurizer(backbone, settings.max_length)
+        self.device = torch.device("cpu")
+
+    @property
+    def intents(self) -> list[str]:
+        return list(self._intents)
+
+    @property
+    def slot_labels(self) -> list[str]:
+        return list(self._slot_labels)
+
+    @property
+    def slot_types(self) -> list[str]:
+        return [label for label in self._slot_labels if label != OUTSIDE]
+
+    @property
+    def train_locales(self) -> list[str]:
+        return list(self._train_locales)
+
+    def to(self, device: torch.device) -> JointModel:
+        self.device = device
+        self.network.to(device)
+        return self
+
+    def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
+        if not texts:
+            return []
+        words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
+        batch = self.featurizer.batch(texts, words).to(self.device)
+        self.network.eval()
+        with torch.inference_mode():
+            intent_logits, slot_logits = self.network(batch)
+            intent_probs = intent_logits.softmax(-1).float().cpu().numpy()
+            slot_probs = slot_logits.softmax(-1).float().cpu().numpy()
+        return [
+            self._interpret(text, locale, sentence, intent_probs[row], slot_probs[row])
+            for row, (text, locale, sentence) in enumerate(zip(texts, locales, words, strict=True))
+        ]
+
+    def _interpret(
+        self,
+        text: str,
+        locale: str | None,
+        sentence: list[Word],
+        intent_probs: np.ndarray,
+        slot_probs: np.ndarray,
+    ) -> Interpretation:
+        best = int(intent_probs.argmax())
+        word_probs = slot_probs[: len(sentence)]
+        labels = [self._slot_labels[i] for i in word_probs.argmax(-1)]
+        confidences = word_probs.max(-1)
+        slots = []
+        for span in spans_from_labels(sentence, labels):
+            inside = [
+                float(c)
+                for w, c in zip(sentence, confidences, strict=True)
+                if span.start <= w.start < span.end
+            ]
+            slots.append(
+                Slot(
+                    span.label,
+                    text[span.start : span.end],
+                    span.start,
+                    span.end,
+                    sum(inside) / len(inside),
+                )
+            )
+        order = np.argsort(-intent_probs)[:_ALTERNATIVES]
+        return Interpretation(
+            text=text,
+            intent=self._intents[best],
+            confidence=float(intent_probs[best]),
+            slots=tuple(slots),
+            locale=locale,
+            alternatives=tuple(
+                IntentScore(self._intents[i], float(intent_probs[i])) for i in order
+            ),
+        )
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.backbone.save(folder)
+        save_file(self.network.heads_state(), str(folder / HEADS_FILE))
+        write_config(
+            folder,
+            base_config(
+                self,
+                backbone=self.backbone.name,
+                hidden_size=self.backbone.hidden_size,
+                slot_labels=self._slot_labels,
+                joint=asdict(self.settings),
+                training=self.training,
+                torch=torch.__version__,
+            ),
+        )
+
+    @classmethod
+    def load(cls, folder: Path, config: dict[str, Any]) -> JointModel:
+        try:
+            backbone = load_saved_backbone(config["backbone"], folder)
+            model = cls(
+                backbone=backbone,
+                intents=list(config["intents"]),
+                slot_labels=list(config["slot_labels"]),
+                settings=JointSettings(**config["joint"]),
+                train_locales=list(config["train_locales"]),
+                training=config.get("training"),
+            )
+            heads = load_file(str(folder / HEADS_FILE))
+            for name in HEAD_MODULES:
+                module: nn.Module = getattr(model.network, name)
+                module.load_state_dict(
+                    {k.split(".", 1)[1]: v for k, v in heads.items() if k.startswith(name + ".")}
+                )
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError) as error:
+            raise PolynluError(f"{folder}: cannot load the joint model: {error}") from error
+        return model

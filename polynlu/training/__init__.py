@@ -1,0 +1,1 @@
+"""Training loops: fine-tuning the joint model (distillation comes later)."""

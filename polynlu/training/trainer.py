@@ -1,0 +1,372 @@
+"""Fine-tuning the joint model: batches, evaluation on dev each epoch, the best checkpoint
+kept, early stopping and ``resume`` from the last finished epoch.
+
+Model selection only looks at the dev data of the *training* locales, so a zero-shot run never
+peeks at the languages it is scored on. Checkpoints are safetensors + JSON (optimizer moments
+included), like models: no pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from polynlu.data.massive import Example
+from polynlu.errors import PolynluError
+from polynlu.evaluation.evaluate import Prediction, mean_scores, score_predictions
+from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone
+from polynlu.models.base import load_model, read_config, write_config
+from polynlu.models.joint import JointModel, JointSettings
+from polynlu.text.spans import OUTSIDE
+
+CHECKPOINT_FOLDER = "checkpoint"
+_IGNORE = -100
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    backbone: str = DEFAULT_BACKBONE
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    freeze_embeddings: bool = True
+    max_length: int = 64
+    dropout: float = 0.1
+    patience: int = 2
+    seed: int = 0
+    device: str = "auto"
+    eval_batch_size: int = 128
+    selection_metric: str = "exact_match"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise PolynluError(f"unknown device '{name}': use auto, cpu or cuda[:N]") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PolynluError("--device cuda was asked for, but PyTorch sees no CUDA device")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(examples: Sequence[Example], size: int, seed: int) -> list[list[int]]:
+    """Shuffled batches of similar length: sort within windows of 50 batches to cut padding."""
+    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(seed)).tolist()
+    window = size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: len(examples[i].utt))
+        batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
+    random.Random(seed).shuffle(batches)
+    return batches
+
+
+def _optimizer_tensors(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    state = optimizer.state_dict()
+    tensors = {
+        f"{index}.{key}": value.contiguous()
+        for index, entry in state["state"].items()
+        for key, value in entry.items()
+        if torch.is_tensor(value)
+    }
+    return tensors, {"param_groups": state["param_groups"]}
+
+
+def _restore_optimizer(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+class JointTrainer:
+    """Trains a ``JointModel`` and writes it (the best epoch's) to ``output``."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        output: Path,
+        *,
+        show_progress: bool = True,
+        console: Console | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.output = output
+        self.show_progress = show_progress
+        self.console = console or Console()
+        self.on_epoch = on_epoch
+
+    def fit(
+        self, train: Sequence[Example], dev: Sequence[Example], *, resume: bool = False
+    ) -> JointModel:
+        config = self.config
+        if not train:
+            raise PolynluError("no training examples")
+        if not dev:
+            raise PolynluError("no dev examples to select the best epoch with")
+        seed_everything(config.seed)
+        device = resolve_device(config.device)
+        checkpoint = self.output / CHECKPOINT_FOLDER
+        state: dict[str, Any] = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
+        if resume and (checkpoint / "trainer_state.json").is_file():
+            state = json.loads((checkpoint / "trainer_state.json").read_text("utf-8"))
+            if state["config"] != asdict(config):
+                raise PolynluError(
+                    f"cannot resume from {checkpoint}: it was trained with another configuration"
+                )
+            if state.get("finished"):
+                self.console.print(f"Training in {self.output} had finished; nothing to resume.")
+                finished = load_model(self.output)
+                assert isinstance(finished, JointModel)
+                return finished
+        elif resume:
+            self.console.print(f"[yellow]No checkpoint in {checkpoint}: starting afresh.")
+
+        intents = sorted({e.intent for e in train})
+        slot_labels = [OUTSIDE, *sorted({label for e in train for label in e.labels} - {OUTSIDE})]
+        backbone = load_backbone(config.backbone, show_progress=self.show_progress)
+        model = JointModel(
+            backbone=backbone,
+            intents=intents,
+            slot_labels=slot_labels,
+            settings=JointSettings(max_length=config.max_length, dropout=config.dropout),
+            train_locales=sorted({e.locale for e in train}),
+            training={"config": asdict(config), "train_examples": len(train)},
+        ).to(device)
+        network = model.network
+        if config.freeze_embeddings:
+            network.encoder.get_input_embeddings().weight.requires_grad_(False)
+        optimizer = self._optimizer(network)
+        steps_per_epoch = math.ceil(len(train) / config.batch_size)
+        total = steps_per_epoch * config.epochs
+        warmup = int(total * config.warmup_ratio)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: min(
+                (step + 1) / max(1, warmup), max(0.0, (total - step) / max(1, total - warmup))
+            ),
+        )
+        if state["epoch"]:
+            network.load_state_dict(load_file(str(checkpoint / "network.safetensors")))
+            _restore_optimizer(
+                optimizer,
+                load_file(str(checkpoint / "optimizer.safetensors")),
+                json.loads((checkpoint / "optimizer.json").read_text("utf-8")),
+            )
+            for _ in range(state["epoch"] * steps_per_epoch):
+                scheduler.step()
+            torch.set_rng_state(load_file(str(checkpoint / "rng.safetensors"))["torch"])
+            self.console.print(f"Resuming after epoch {state['epoch']} from {checkpoint}")
+
+        intent_index = {name: i for i, name in enumerate(intents)}
+        slot_index = {name: i for i, name in enumerate(slot_labels)}
+        started = time.perf_counter() - sum(h["seconds"] for h in state["history"])
+        for epoch in range(state["epoch"] + 1, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            loss = self._train_epoch(
+                model, optimizer, scheduler, train, epoch, intent_index, slot_index, device
+            )
+            scores = self._evaluate(model, dev)
+            record = {
+                "epoch": epoch,
+                "train_loss": round(loss, 4),
+                "dev": scores,
+                "seconds": round(time.perf_counter() - epoch_start, 1),
+            }
+            state["history"].append(record)
+            improved = state["best"] is None or scores[config.selection_metric] > state["best"]
+            if improved:
+                state["best"], state["bad_epochs"], state["best_epoch"] = (
+                    scores[config.selection_metric], 0, epoch,
+                )  # fmt: skip
+                model.training = {
+                    **model.training,
+                    "best_epoch": epoch,
+                    "history": state["history"],
+                }
+                model.save(self.output)
+            else:
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
+            stop = state["bad_epochs"] >= config.patience
+            state["finished"] = stop or epoch == config.epochs
+            self._write_checkpoint(checkpoint, network, optimizer, state)
+            self._report(record, improved)
+            if stop:
+                self.console.print(
+                    f"Early stop: no better dev {config.selection_metric} "
+                    f"in {config.patience} epochs."
+                )
+                break
+        seconds = time.perf_counter() - started
+        # The folder holds the best epoch's weights; add the whole run's history to its config.
+        saved = read_config(self.output)
+        saved["training"] = {
+            **saved["training"],
+            "history": state["history"],
+            "seconds": round(seconds, 1),
+        }
+        write_config(self.output, saved)
+        best = load_model(self.output)
+        assert isinstance(best, JointModel)
+        return best.to(device)
+
+    def _optimizer(self, network: nn.Module) -> torch.optim.Optimizer:
+        config = self.config
+        decay, no_decay, heads = [], [], []
+        for name, parameter in network.named_parameters():
+            if not parameter.requires_grad:
+                continue
+            if not name.startswith("encoder."):
+                heads.append(parameter)
+            elif parameter.ndim < 2:
+                no_decay.append(parameter)
+            else:
+                decay.append(parameter)
+        return torch.optim.AdamW(
+            [
+                {"params": decay, "lr": config.learning_rate, "weight_decay": config.weight_decay},
+                {"params": no_decay, "lr": config.learning_rate, "weight_decay": 0.0},
+                {"params": heads, "lr": config.head_learning_rate, "weight_decay": 0.0},
+            ]
+        )
+
+    def _train_epoch(
+        self,
+        model: JointModel,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        train: Sequence[Example],
+        epoch: int,
+        intent_index: dict[str, int],
+        slot_index: dict[str, int],
+        device: torch.device,
+    ) -> float:
+        config = self.config
+        network = model.network
+        network.train()
+        batches = _batches(train, config.batch_size, config.seed + epoch)
+        losses: list[float] = []
+        columns = (
+            TextColumn(f"Epoch {epoch}/{config.epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.3f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(
+            *columns, console=self.console, disable=not self.show_progress, transient=True
+        ) as progress:
+            task = progress.add_task("train", total=len(batches), loss=float("nan"))
+            for indices in batches:
+                examples = [train[i] for i in indices]
+                batch = model.featurizer.batch(
+                    [e.utt for e in examples], [e.words for e in examples]
+                ).to(device)
+                intent_target = torch.tensor(
+                    [intent_index[e.intent] for e in examples], device=device
+                )
+                slot_target = torch.full(batch.word_tokens.shape, _IGNORE, dtype=torch.long)
+                for row, example in enumerate(examples):
+                    labels = [slot_index.get(label, 0) for label in example.labels]
+                    slot_target[row, : len(labels)] = torch.tensor(labels)
+                intent_logits, slot_logits = network(batch)
+                loss = nn.functional.cross_entropy(
+                    intent_logits, intent_target
+                ) + nn.functional.cross_entropy(
+                    slot_logits.flatten(0, 1),
+                    slot_target.to(device).flatten(),
+                    ignore_index=_IGNORE,
+                )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()  # type: ignore[no-untyped-call]
+                nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                losses.append(loss.item())
+                progress.update(task, advance=1, loss=float(np.mean(losses[-50:])))
+        return float(np.mean(losses))
+
+    def _evaluate(self, model: JointModel, dev: Sequence[Example]) -> dict[str, float]:
+        predictions: list[Prediction] = []
+        size = self.config.eval_batch_size
+        ordered = sorted(dev, key=lambda e: len(e.utt))
+        for start in range(0, len(ordered), size):
+            chunk = ordered[start : start + size]
+            results = model.predict([e.utt for e in chunk], [e.locale for e in chunk])
+            predictions.extend(Prediction(e, r) for e, r in zip(chunk, results, strict=True))
+        return mean_scores(list(score_predictions(predictions).values()))
+
+    def _write_checkpoint(
+        self,
+        folder: Path,
+        network: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        state: dict[str, Any],
+    ) -> None:
+        scratch = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        save_file(
+            {k: v.contiguous() for k, v in network.state_dict().items()},
+            str(scratch / "network.safetensors"),
+        )
+        tensors, meta = _optimizer_tensors(optimizer)
+        save_file(tensors, str(scratch / "optimizer.safetensors"))
+        (scratch / "optimizer.json").write_text(json.dumps(meta), "utf-8")
+        save_file({"torch": torch.get_rng_state()}, str(scratch / "rng.safetensors"))
+        (scratch / "trainer_state.json").write_text(
+            json.dumps({**state, "config": asdict(self.config)}, indent=2), "utf-8"
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        scratch.rename(folder)
+
+    def _report(self, record: dict[str, Any], improved: bool) -> None:
+        dev = record["dev"]
+        self.console.print(
+            f"epoch {record['epoch']}: train loss {record['train_loss']:.3f} · dev exact match "
+            f"{100 * dev['exact_match']:.1f}, intent {100 * dev['intent_acc']:.1f}, slot F1 "
+            f"{100 * dev['slot_f1']:.1f} · {record['seconds']:.0f} s"
+            + (" · [green]best so far, saved" if improved else "")
+        )
+        if self.on_epoch:
+            self.on_epoch(record)
