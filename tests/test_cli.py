@@ -28,7 +28,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli") / "model"
     done = polynlu(
         "train", "--data", str(TINY), "--train-locales", "en-US,de-DE",
-        "--output", str(folder), "--hash-features", "4096", "--no-progress",
+        "--output", str(folder), "--model", "baseline", "--hash-features", "4096", "--no-progress",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Trained baseline on 96 utterances from 2 locale(s)" in done.stdout
@@ -110,3 +110,35 @@ def test_absent_partition_and_bad_rows(model: Path, tmp_path: Path) -> None:
     skipped = polynlu("data", "stats", str(broken), "--skip-invalid", "--no-progress")
     assert skipped.returncode == 0 and "Skipped 1 invalid row" in skipped.stderr
     assert "[yellow]" not in skipped.stderr and "de-DE.jsonl:67" in skipped.stderr
+
+
+def test_train_a_tiny_joint_model_then_parse_and_evaluate(tmp_path: Path) -> None:
+    folder = tmp_path / "joint"
+    done = polynlu(
+        "train", "--data", str(TINY), "--train-locales", "en-US", "--backbone", "tiny-random",
+        "--epochs", "1", "--batch-size", "16", "--output", str(folder), "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "epoch 1: train loss" in done.stdout and "Trained joint on 48 utterances" in done.stdout
+    parsed = polynlu("parse", str(folder), "明日の天気は", "--locale", "ja-JP", "--json")
+    assert parsed.returncode == 0, parsed.stderr
+    assert json.loads(parsed.stdout)["locale"] == "ja-JP"
+    scored = polynlu(
+        "evaluate", str(folder), "--data", str(TINY), "--locales", "de-DE,zh-CN",
+        "--output", str(tmp_path / "eval"), "--no-progress",
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["meta"]["model_kind"] == "joint" and set(metrics["locales"]) == {
+        "de-DE",
+        "zh-CN",
+    }
+
+
+def test_unknown_backbone_offline_is_explained(tmp_path: Path) -> None:
+    done = polynlu(
+        "train", "--data", str(TINY), "--backbone", str(tmp_path / "no-such-encoder"),
+        "--output", str(tmp_path / "m"), "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 2 and "cannot load backbone" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -191,8 +191,9 @@ class JointTrainer:
                 load_file(str(checkpoint / "optimizer.safetensors")),
                 json.loads((checkpoint / "optimizer.json").read_text("utf-8")),
             )
-            for _ in range(state["epoch"] * steps_per_epoch):
-                scheduler.step()
+            scheduler.load_state_dict(
+                json.loads((checkpoint / "scheduler.json").read_text("utf-8"))
+            )
             torch.set_rng_state(load_file(str(checkpoint / "rng.safetensors"))["torch"])
             self.console.print(f"Resuming after epoch {state['epoch']} from {checkpoint}")
 
@@ -228,7 +229,7 @@ class JointTrainer:
             state["epoch"] = epoch
             stop = state["bad_epochs"] >= config.patience
             state["finished"] = stop or epoch == config.epochs
-            self._write_checkpoint(checkpoint, network, optimizer, state)
+            self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
             self._report(record, improved)
             if stop:
                 self.console.print(
@@ -341,6 +342,7 @@ class JointTrainer:
         folder: Path,
         network: nn.Module,
         optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
         state: dict[str, Any],
     ) -> None:
         scratch = folder.with_name(folder.name + ".partial")
@@ -353,6 +355,8 @@ class JointTrainer:
         tensors, meta = _optimizer_tensors(optimizer)
         save_file(tensors, str(scratch / "optimizer.safetensors"))
         (scratch / "optimizer.json").write_text(json.dumps(meta), "utf-8")
+        # LambdaLR's state is numbers (its functions are stored as None): JSON holds it.
+        (scratch / "scheduler.json").write_text(json.dumps(scheduler.state_dict()), "utf-8")
         save_file({"torch": torch.get_rng_state()}, str(scratch / "rng.safetensors"))
         (scratch / "trainer_state.json").write_text(
             json.dumps({**state, "config": asdict(self.config)}, indent=2), "utf-8"
