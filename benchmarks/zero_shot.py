@@ -19,6 +19,7 @@ from rich.console import Console
 
 from polynlu import NLU
 from polynlu.data import MassiveData, parse_locale_list
+from polynlu.data.massive import cap_per_locale
 from polynlu.evaluation.evaluate import evaluate
 from polynlu.evaluation.report import write_report
 from polynlu.training.trainer import JointTrainer, TrainConfig
@@ -28,10 +29,14 @@ SHARED = (
 )
 
 
-def main() -> None:
+def main(benchmark: str = "zero_shot", **defaults: object) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(SHARED) if SHARED.exists() else "massive")
     parser.add_argument("--train-locales", default="en-US")
+    parser.add_argument("--max-per-locale", type=int, default=None, help="cap train per locale")
+    parser.add_argument(
+        "--dev-max-per-locale", type=int, default=None, help="cap selection dev per locale"
+    )
     parser.add_argument("--backbone", default=TrainConfig.backbone)
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
@@ -40,13 +45,16 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=Path("runs/zero-shot"))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--name", default=None)
+    parser.set_defaults(**defaults)
     args = parser.parse_args()
     console = Console()
 
     data = MassiveData(args.data)
     train_locales = parse_locale_list(args.train_locales, data.locales)
-    train = data.read(train_locales, "train").examples
-    selection_dev = data.read(train_locales, "dev").examples
+    train = cap_per_locale(data.read(train_locales, "train").examples, args.max_per_locale)
+    selection_dev = cap_per_locale(
+        data.read(train_locales, "dev").examples, args.dev_max_per_locale
+    )
     config = TrainConfig(
         backbone=args.backbone,
         epochs=args.epochs,
@@ -70,12 +78,14 @@ def main() -> None:
         f"train: {len(train):,} utterances, {train_seconds / 60:.1f} min (incl. dev selection); "
         f"scoring {len(dev):,} dev utterances: {eval_seconds / 60:.1f} min"
     )
-    name = args.name or f"zero_shot-{Path(args.backbone).name}"
+    name = args.name or f"{benchmark}-{Path(args.backbone).name}"
     path = write_result(
         name,
         {
-            "benchmark": "zero_shot",
+            "benchmark": benchmark,
             "train_locales": train_locales,
+            "max_per_locale": args.max_per_locale,
+            "dev_max_per_locale": args.dev_max_per_locale,
             "train_utterances": len(train),
             "config": asdict(config),
             "train_seconds": round(train_seconds, 1),

@@ -157,7 +157,7 @@ def train(
     ] = "multilingual-e5-small",
     epochs: Annotated[int, typer.Option(min=1, help="Joint: training epochs.")] = 3,
     batch_size: Annotated[int, typer.Option(min=1, help="Joint: utterances per step.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Joint: encoder learning rate.")] = 5e-5,
+    learning_rate: Annotated[float, typer.Option(help="Joint: encoder learning rate.")] = 1.5e-4,
     freeze_embeddings: Annotated[
         bool, typer.Option(help="Joint: keep the word-embedding matrix fixed.")
     ] = True,

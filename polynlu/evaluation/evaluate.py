@@ -96,17 +96,24 @@ class EvaluationResult:
 def predict(
     nlu: NLU, examples: Sequence[Example], *, batch_size: int = 256, show_progress: bool = True
 ) -> list[Prediction]:
-    predictions: list[Prediction] = []
+    """Parse every example; batches hold utterances of similar length (less padding for
+    neural models), and the predictions come back in the examples' order."""
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].utt))
+    interpretations: list[Interpretation | None] = [None] * len(examples)
     with Progress(disable=not show_progress) as progress:
         task = progress.add_task("Parsing", total=len(examples))
-        for start in range(0, len(examples), batch_size):
-            batch = examples[start : start + batch_size]
-            interpretations = nlu.parse_batch([e.utt for e in batch], [e.locale for e in batch])
-            predictions.extend(
-                Prediction(e, i) for e, i in zip(batch, interpretations, strict=True)
-            )
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            batch = [examples[i] for i in chosen]
+            results = nlu.parse_batch([e.utt for e in batch], [e.locale for e in batch])
+            for index, result in zip(chosen, results, strict=True):
+                interpretations[index] = result
             progress.advance(task, len(batch))
-    return predictions
+    return [
+        Prediction(example, interpretation)
+        for example, interpretation in zip(examples, interpretations, strict=True)
+        if interpretation is not None
+    ]
 
 
 def score_predictions(predictions: Sequence[Prediction]) -> dict[str, Scores]:

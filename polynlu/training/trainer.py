@@ -34,10 +34,11 @@ from torch import nn
 
 from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
-from polynlu.evaluation.evaluate import Prediction, mean_scores, score_predictions
+from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone
 from polynlu.models.base import load_model, read_config, write_config
 from polynlu.models.joint import JointModel, JointSettings
+from polynlu.nlu import NLU
 from polynlu.text.spans import OUTSIDE
 
 CHECKPOINT_FOLDER = "checkpoint"
@@ -49,7 +50,7 @@ class TrainConfig:
     backbone: str = DEFAULT_BACKBONE
     epochs: int = 3
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 1.5e-4
     head_learning_rate: float = 1e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
@@ -328,13 +329,9 @@ class JointTrainer:
         return float(np.mean(losses))
 
     def _evaluate(self, model: JointModel, dev: Sequence[Example]) -> dict[str, float]:
-        predictions: list[Prediction] = []
-        size = self.config.eval_batch_size
-        ordered = sorted(dev, key=lambda e: len(e.utt))
-        for start in range(0, len(ordered), size):
-            chunk = ordered[start : start + size]
-            results = model.predict([e.utt for e in chunk], [e.locale for e in chunk])
-            predictions.extend(Prediction(e, r) for e, r in zip(chunk, results, strict=True))
+        predictions = predict(
+            NLU(model), dev, batch_size=self.config.eval_batch_size, show_progress=False
+        )
         return mean_scores(list(score_predictions(predictions).values()))
 
     def _write_checkpoint(
