@@ -22,7 +22,8 @@ from polynlu.data import MassiveData, parse_locale_list
 from polynlu.data.massive import cap_per_locale
 from polynlu.evaluation.evaluate import evaluate
 from polynlu.evaluation.report import write_report
-from polynlu.training.trainer import JointTrainer, TrainConfig
+from polynlu.training.config import TrainConfig
+from polynlu.training.trainer import JointTrainer
 
 SHARED = (
     Path(__file__).resolve().parents[2] / "shared/data/amazon-massive-dataset-1.1-traindev.tar.gz"

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from polynlu.errors import DataError, PolynluError
+from polynlu.training.config import TrainConfig
 
 if TYPE_CHECKING:
     from polynlu.data.massive import Example
@@ -154,18 +155,26 @@ def train(
     backbone: Annotated[
         str,
         typer.Option(help="Joint: 'multilingual-e5-small' (bundled), a folder or a HF name."),
-    ] = "multilingual-e5-small",
-    epochs: Annotated[int, typer.Option(min=1, help="Joint: training epochs.")] = 3,
-    batch_size: Annotated[int, typer.Option(min=1, help="Joint: utterances per step.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Joint: encoder learning rate.")] = 1.5e-4,
+    ] = TrainConfig.backbone,
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Joint: training epochs.")
+    ] = TrainConfig.epochs,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Joint: utterances per step.")
+    ] = TrainConfig.batch_size,
+    learning_rate: Annotated[
+        float, typer.Option(help="Joint: encoder learning rate.")
+    ] = TrainConfig.learning_rate,
     freeze_embeddings: Annotated[
         bool, typer.Option(help="Joint: keep the word-embedding matrix fixed.")
-    ] = True,
-    max_length: Annotated[int, typer.Option(min=8, help="Joint: sub-words per utterance.")] = 64,
+    ] = TrainConfig.freeze_embeddings,
+    max_length: Annotated[
+        int, typer.Option(min=8, help="Joint: sub-words per utterance.")
+    ] = TrainConfig.max_length,
     patience: Annotated[
         int, typer.Option(min=1, help="Joint: epochs without gain before stopping.")
-    ] = 2,
-    device: Annotated[str, typer.Option(help="Joint: auto, cpu or cuda.")] = "auto",
+    ] = TrainConfig.patience,
+    device: Annotated[str, typer.Option(help="Joint: auto, cpu or cuda.")] = TrainConfig.device,
     resume: Annotated[bool, typer.Option(help="Joint: continue from OUTPUT/checkpoint.")] = False,
     max_per_locale: Annotated[
         int | None, typer.Option(min=1, help="Use at most this many utterances per locale.")
@@ -205,7 +214,7 @@ def train(
         trained.training["data"] = data
         trained.save(output)
     else:
-        from polynlu.training.trainer import JointTrainer, TrainConfig
+        from polynlu.training.trainer import JointTrainer
 
         _, dev = _read(
             data, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress

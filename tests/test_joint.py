@@ -13,7 +13,8 @@ from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
 from polynlu.models.joint import Featurizer, JointModel
 from polynlu.text import segment
-from polynlu.training.trainer import JointTrainer, TrainConfig
+from polynlu.training.config import TrainConfig
+from polynlu.training.trainer import JointTrainer
 
 TINY = Path(__file__).parent / "data" / "massive-tiny"
 CONFIG = TrainConfig(

@@ -14,7 +14,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -35,33 +35,15 @@ from torch import nn
 from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
-from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone
+from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model, read_config, write_config
 from polynlu.models.joint import JointModel, JointSettings
 from polynlu.nlu import NLU
 from polynlu.text.spans import OUTSIDE
+from polynlu.training.config import TrainConfig
 
 CHECKPOINT_FOLDER = "checkpoint"
 _IGNORE = -100
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    backbone: str = DEFAULT_BACKBONE
-    epochs: int = 3
-    batch_size: int = 32
-    learning_rate: float = 1.5e-4
-    head_learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    freeze_embeddings: bool = True
-    max_length: int = 64
-    dropout: float = 0.1
-    patience: int = 2
-    seed: int = 0
-    device: str = "auto"
-    eval_batch_size: int = 128
-    selection_metric: str = "exact_match"
 
 
 def resolve_device(name: str) -> torch.device:
