@@ -143,45 +143,17 @@ class JointTrainer:
         elif resume:
             self.console.print(f"[yellow]No checkpoint in {checkpoint}: starting afresh.")
 
-        intents = sorted({e.intent for e in train})
-        slot_labels = [OUTSIDE, *sorted({label for e in train for label in e.labels} - {OUTSIDE})]
-        backbone = load_backbone(config.backbone, show_progress=self.show_progress)
-        model = JointModel(
-            backbone=backbone,
-            intents=intents,
-            slot_labels=slot_labels,
-            settings=JointSettings(max_length=config.max_length, dropout=config.dropout),
-            train_locales=sorted({e.locale for e in train}),
-            training={"config": asdict(config), "train_examples": len(train)},
-        ).to(device)
+        model = self._build_model(train, device)
         network = model.network
-        if config.freeze_embeddings:
-            network.encoder.get_input_embeddings().weight.requires_grad_(False)
         optimizer = self._optimizer(network)
         steps_per_epoch = math.ceil(len(train) / config.batch_size)
-        total = steps_per_epoch * config.epochs
-        warmup = int(total * config.warmup_ratio)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer,
-            lambda step: min(
-                (step + 1) / max(1, warmup), max(0.0, (total - step) / max(1, total - warmup))
-            ),
-        )
+        scheduler = self._schedule(optimizer, steps_per_epoch * config.epochs)
         if state["epoch"]:
-            network.load_state_dict(load_file(str(checkpoint / "network.safetensors")))
-            _restore_optimizer(
-                optimizer,
-                load_file(str(checkpoint / "optimizer.safetensors")),
-                json.loads((checkpoint / "optimizer.json").read_text("utf-8")),
-            )
-            scheduler.load_state_dict(
-                json.loads((checkpoint / "scheduler.json").read_text("utf-8"))
-            )
-            torch.set_rng_state(load_file(str(checkpoint / "rng.safetensors"))["torch"])
+            self._restore(checkpoint, network, optimizer, scheduler)
             self.console.print(f"Resuming after epoch {state['epoch']} from {checkpoint}")
 
-        intent_index = {name: i for i, name in enumerate(intents)}
-        slot_index = {name: i for i, name in enumerate(slot_labels)}
+        intent_index = {name: i for i, name in enumerate(model.intents)}
+        slot_index = {name: i for i, name in enumerate(model.slot_labels)}
         started = time.perf_counter() - sum(h["seconds"] for h in state["history"])
         for epoch in range(state["epoch"] + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
@@ -232,6 +204,49 @@ class JointTrainer:
         best = load_model(self.output)
         assert isinstance(best, JointModel)
         return best.to(device)
+
+    def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
+        config = self.config
+        labels = {label for e in train for label in e.labels} - {OUTSIDE}
+        model = JointModel(
+            backbone=load_backbone(config.backbone, show_progress=self.show_progress),
+            intents=sorted({e.intent for e in train}),
+            slot_labels=[OUTSIDE, *sorted(labels)],
+            settings=JointSettings(max_length=config.max_length, dropout=config.dropout),
+            train_locales=sorted({e.locale for e in train}),
+            training={"config": asdict(config), "train_examples": len(train)},
+        ).to(device)
+        if config.freeze_embeddings:
+            model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
+        return model
+
+    def _schedule(
+        self, optimizer: torch.optim.Optimizer, total: int
+    ) -> torch.optim.lr_scheduler.LambdaLR:
+        """Linear warm-up, then linear decay to zero at the last step."""
+        warmup = max(1, int(total * self.config.warmup_ratio))
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: min(
+                (step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup))
+            ),
+        )
+
+    @staticmethod
+    def _restore(
+        checkpoint: Path,
+        network: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+    ) -> None:
+        network.load_state_dict(load_file(str(checkpoint / "network.safetensors")))
+        _restore_optimizer(
+            optimizer,
+            load_file(str(checkpoint / "optimizer.safetensors")),
+            json.loads((checkpoint / "optimizer.json").read_text("utf-8")),
+        )
+        scheduler.load_state_dict(json.loads((checkpoint / "scheduler.json").read_text("utf-8")))
+        torch.set_rng_state(load_file(str(checkpoint / "rng.safetensors"))["torch"])
 
     def _optimizer(self, network: nn.Module) -> torch.optim.Optimizer:
         config = self.config
