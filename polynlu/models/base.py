@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from polynlu.errors import PolynluError
+from polynlu.text.spans import OUTSIDE
 from polynlu.types import Interpretation
 
 CONFIG_FILE = "config.json"
@@ -31,21 +32,35 @@ MODEL_KINDS: dict[str, str] = {
 
 
 class NLUModel(ABC):
-    """A trained intent + slot model."""
+    """A trained intent + slot model. Subclasses pass their label sets to ``__init__``."""
 
     kind: ClassVar[str]
 
-    @property
-    @abstractmethod
-    def intents(self) -> list[str]: ...
+    def __init__(
+        self, intents: list[str], slot_labels: list[str], train_locales: list[str]
+    ) -> None:
+        if OUTSIDE not in slot_labels:
+            raise PolynluError(f"the slot labels must include '{OUTSIDE}'")
+        self._intents = list(intents)
+        self._slot_labels = list(slot_labels)
+        self._train_locales = list(train_locales)
 
     @property
-    @abstractmethod
-    def slot_types(self) -> list[str]: ...
+    def intents(self) -> list[str]:
+        return list(self._intents)
 
     @property
-    @abstractmethod
-    def train_locales(self) -> list[str]: ...
+    def slot_labels(self) -> list[str]:
+        """Every word label the model can predict, ``Other`` included."""
+        return list(self._slot_labels)
+
+    @property
+    def slot_types(self) -> list[str]:
+        return [label for label in self._slot_labels if label != OUTSIDE]
+
+    @property
+    def train_locales(self) -> list[str]:
+        return list(self._train_locales)
 
     @abstractmethod
     def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:

@@ -34,12 +34,11 @@ from sklearn.linear_model import SGDClassifier
 from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.models.base import NLUModel, base_config, write_config
+from polynlu.models.decoding import interpret
 from polynlu.text.segmentation import Word, segment
-from polynlu.text.spans import OUTSIDE, spans_from_labels
-from polynlu.types import IntentScore, Interpretation, Slot
+from polynlu.types import Interpretation
 
 WEIGHTS_FILE = "weights.safetensors"
-_ALTERNATIVES = 5
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,8 @@ class BaselineModel(NLUModel):
         config: BaselineConfig,
         training: dict[str, Any] | None = None,
     ) -> None:
-        self._intents = intents
-        self._slot_labels = slot_labels
+        super().__init__(intents, slot_labels, train_locales)
         self._tensors = tensors
-        self._train_locales = train_locales
         self.config = config
         self.training = training or {}
         self._featurizer = _Featurizer(config.n_features)
@@ -173,18 +170,6 @@ class BaselineModel(NLUModel):
         self._idf = tensors["intent.idf"].astype(np.float64)
         self._slot_weight = tensors["slot.weight"].astype(np.float32).T
         self._slot_bias = tensors["slot.bias"].astype(np.float32)
-
-    @property
-    def intents(self) -> list[str]:
-        return list(self._intents)
-
-    @property
-    def slot_types(self) -> list[str]:
-        return [label for label in self._slot_labels if label != OUTSIDE]
-
-    @property
-    def train_locales(self) -> list[str]:
-        return list(self._train_locales)
 
     @classmethod
     def fit(
@@ -247,42 +232,21 @@ class BaselineModel(NLUModel):
             list(zip(words, predicted_intents, strict=True))
         )
         slot_probs = _softmax(slot_features @ self._slot_weight + self._slot_bias)
-        slot_best = slot_probs.argmax(axis=1)
 
         results: list[Interpretation] = []
         offset = 0
         for row, (text, locale, sentence) in enumerate(zip(texts, locales, words, strict=True)):
-            indices = slot_best[offset : offset + len(sentence)]
-            confidences = slot_probs[offset : offset + len(sentence)].max(axis=1)
+            word_probs = slot_probs[offset : offset + len(sentence)]
             offset += len(sentence)
-            labels = [self._slot_labels[i] for i in indices]
-            slots = []
-            for span in spans_from_labels(sentence, labels):
-                inside = [
-                    float(c)
-                    for word, c in zip(sentence, confidences, strict=True)
-                    if span.start <= word.start < span.end
-                ]
-                slots.append(
-                    Slot(
-                        span.label,
-                        text[span.start : span.end],
-                        span.start,
-                        span.end,
-                        sum(inside) / len(inside),
-                    )
-                )
-            order = np.argsort(-intent_probs[row])[:_ALTERNATIVES]
             results.append(
-                Interpretation(
-                    text=text,
-                    intent=predicted_intents[row],
-                    confidence=float(intent_probs[row, best[row]]),
-                    slots=tuple(slots),
-                    locale=locale,
-                    alternatives=tuple(
-                        IntentScore(self._intents[i], float(intent_probs[row, i])) for i in order
-                    ),
+                interpret(
+                    text,
+                    locale,
+                    sentence,
+                    self._intents,
+                    intent_probs[row],
+                    self._slot_labels,
+                    word_probs,
                 )
             )
         return results

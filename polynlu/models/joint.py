@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -25,15 +24,14 @@ from transformers import PreTrainedModel
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone, load_saved_backbone
 from polynlu.models.base import NLUModel, base_config, write_config
+from polynlu.models.decoding import interpret
 from polynlu.text.segmentation import Word, segment
-from polynlu.text.spans import OUTSIDE, spans_from_labels
-from polynlu.types import IntentScore, Interpretation, Slot
+from polynlu.types import Interpretation
 
 HEADS_FILE = "heads.safetensors"
 MAX_WORD_OFFSET = 7
 """Words that share a sub-word (``日の`` holds ``日`` and ``の``) are told apart by their
 character offset inside it, capped here."""
-_ALTERNATIVES = 5
 HEAD_MODULES = ("word_offset", "intent_head", "slot_head")
 _METASPACE = "▁"
 
@@ -186,13 +184,9 @@ class JointModel(NLUModel):
         training: dict[str, Any] | None = None,
         network: JointNetwork | None = None,
     ) -> None:
-        if OUTSIDE not in slot_labels:
-            raise PolynluError(f"the slot labels must include '{OUTSIDE}'")
+        super().__init__(intents, slot_labels, train_locales)
         self.backbone = backbone
-        self._intents = intents
-        self._slot_labels = slot_labels
         self.settings = settings
-        self._train_locales = train_locales
         self.training = training or {}
         self.network = network or JointNetwork(
             backbone.encoder,
@@ -203,22 +197,6 @@ class JointModel(NLUModel):
         )
         self.featurizer = Featurizer(backbone, settings.max_length)
         self.device = torch.device("cpu")
-
-    @property
-    def intents(self) -> list[str]:
-        return list(self._intents)
-
-    @property
-    def slot_labels(self) -> list[str]:
-        return list(self._slot_labels)
-
-    @property
-    def slot_types(self) -> list[str]:
-        return [label for label in self._slot_labels if label != OUTSIDE]
-
-    @property
-    def train_locales(self) -> list[str]:
-        return list(self._train_locales)
 
     def to(self, device: torch.device) -> JointModel:
         self.device = device
@@ -236,49 +214,17 @@ class JointModel(NLUModel):
             intent_probs = intent_logits.softmax(-1).float().cpu().numpy()
             slot_probs = slot_logits.softmax(-1).float().cpu().numpy()
         return [
-            self._interpret(text, locale, sentence, intent_probs[row], slot_probs[row])
+            interpret(
+                text,
+                locale,
+                sentence,
+                self._intents,
+                intent_probs[row],
+                self._slot_labels,
+                slot_probs[row],
+            )
             for row, (text, locale, sentence) in enumerate(zip(texts, locales, words, strict=True))
         ]
-
-    def _interpret(
-        self,
-        text: str,
-        locale: str | None,
-        sentence: list[Word],
-        intent_probs: np.ndarray,
-        slot_probs: np.ndarray,
-    ) -> Interpretation:
-        best = int(intent_probs.argmax())
-        word_probs = slot_probs[: len(sentence)]
-        labels = [self._slot_labels[i] for i in word_probs.argmax(-1)]
-        confidences = word_probs.max(-1)
-        slots = []
-        for span in spans_from_labels(sentence, labels):
-            inside = [
-                float(c)
-                for w, c in zip(sentence, confidences, strict=True)
-                if span.start <= w.start < span.end
-            ]
-            slots.append(
-                Slot(
-                    span.label,
-                    text[span.start : span.end],
-                    span.start,
-                    span.end,
-                    sum(inside) / len(inside),
-                )
-            )
-        order = np.argsort(-intent_probs)[:_ALTERNATIVES]
-        return Interpretation(
-            text=text,
-            intent=self._intents[best],
-            confidence=float(intent_probs[best]),
-            slots=tuple(slots),
-            locale=locale,
-            alternatives=tuple(
-                IntentScore(self._intents[i], float(intent_probs[i])) for i in order
-            ),
-        )
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
