@@ -43,6 +43,7 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--no-freeze-embeddings", action="store_true")
+    parser.add_argument("--device", default=TrainConfig.device, help="auto, cpu or cuda")
     parser.add_argument("--output", type=Path, default=Path("runs/zero-shot"))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--name", default=None)
@@ -62,6 +63,7 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         freeze_embeddings=not args.no_freeze_embeddings,
+        device=args.device,
     )
     started = time.perf_counter()
     model = JointTrainer(config, args.output, console=console).fit(
