@@ -17,6 +17,7 @@ from polynlu.errors import PolynluError
 
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 GROUPINGS = ("family", "genus", "script")
+UNKNOWN_GROUP = "unknown"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ def massive_locales() -> dict[str, LocaleInfo]:
 
 def locale_info(locale: str) -> LocaleInfo | None:
     return massive_locales().get(locale)
+
+
+def group_of(locale: str, grouping: str) -> str:
+    """The locale's family, genus or script; ``unknown`` for locales outside the table."""
+    info = locale_info(locale)
+    return info.group(grouping) if info else UNKNOWN_GROUP
 
 
 def parse_locale_list(spec: str | Sequence[str], available: Iterable[str]) -> list[str]:

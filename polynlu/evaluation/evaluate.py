@@ -11,7 +11,7 @@ from typing import Any
 from rich.progress import Progress
 
 from polynlu.data.annotation import format_annotation
-from polynlu.data.locales import GROUPINGS, locale_info
+from polynlu.data.locales import GROUPINGS, group_of
 from polynlu.data.massive import Example
 from polynlu.evaluation.metrics import Scores, score
 from polynlu.nlu import NLU
@@ -19,7 +19,6 @@ from polynlu.text.spans import Span, labels_from_spans
 from polynlu.types import Interpretation
 
 METRICS = ("exact_match", "intent_acc", "slot_f1")
-UNKNOWN_GROUP = "unknown"
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,7 @@ class EvaluationResult:
         for grouping in GROUPINGS:
             members: dict[str, list[str]] = defaultdict(list)
             for locale in self.locales:
-                info = locale_info(locale)
-                members[info.group(grouping) if info else UNKNOWN_GROUP].append(locale)
+                members[group_of(locale, grouping)].append(locale)
             result[grouping] = {
                 name: {
                     **mean_scores([self.locales[locale] for locale in locales]),

@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from polynlu.data.locales import locale_info
-from polynlu.evaluation.evaluate import METRICS, UNKNOWN_GROUP, EvaluationResult
+from polynlu.data.locales import group_of, locale_info
+from polynlu.evaluation.evaluate import METRICS, EvaluationResult
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -50,8 +50,7 @@ def write_chart(result: EvaluationResult, path: Path) -> None:
     from matplotlib.patches import Rectangle
 
     def family(locale: str) -> str:
-        info = locale_info(locale)
-        return info.family if info else UNKNOWN_GROUP
+        return group_of(locale, "family")
 
     ordered = sorted(
         result.locales, key=lambda loc: (family(loc), -result.locales[loc].exact_match)

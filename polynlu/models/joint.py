@@ -105,23 +105,25 @@ def _character_owners(encoding: Any, length: int) -> list[int]:
     content, not its boundary marker, should represent it.
     """
     owner = [-1] * length
+
+    def claim(index: int) -> None:
+        start, end = encoding.offsets[index]
+        for char in range(start, min(end, length)):
+            if owner[char] < 0:
+                owner[char] = index
+
     bare: list[int] = []
-    for index, ((start, end), special, token) in enumerate(
-        zip(encoding.offsets, encoding.special_tokens_mask, encoding.tokens, strict=True)
+    for index, (special, token) in enumerate(
+        zip(encoding.special_tokens_mask, encoding.tokens, strict=True)
     ):
         if special:
             continue
         if token == _METASPACE:
             bare.append(index)
-            continue
-        for char in range(start, min(end, length)):
-            if owner[char] < 0:
-                owner[char] = index
+        else:
+            claim(index)
     for index in bare:
-        start, end = encoding.offsets[index]
-        for char in range(start, min(end, length)):
-            if owner[char] < 0:
-                owner[char] = index
+        claim(index)
     return owner
 
 
@@ -182,13 +184,12 @@ class JointModel(NLUModel):
         settings: JointSettings,
         train_locales: list[str],
         training: dict[str, Any] | None = None,
-        network: JointNetwork | None = None,
     ) -> None:
         super().__init__(intents, slot_labels, train_locales)
         self.backbone = backbone
         self.settings = settings
         self.training = training or {}
-        self.network = network or JointNetwork(
+        self.network = JointNetwork(
             backbone.encoder,
             backbone.hidden_size,
             len(intents),

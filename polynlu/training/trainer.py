@@ -306,7 +306,7 @@ class JointTrainer:
                 )
                 slot_target = torch.full(batch.word_tokens.shape, _IGNORE, dtype=torch.long)
                 for row, example in enumerate(examples):
-                    labels = [slot_index.get(label, 0) for label in example.labels]
+                    labels = [slot_index[label] for label in example.labels]
                     slot_target[row, : len(labels)] = torch.tensor(labels)
                 intent_logits, slot_logits = network(batch)
                 loss = nn.functional.cross_entropy(

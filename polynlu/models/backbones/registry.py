@@ -55,16 +55,26 @@ def _auto_encoder(source: str) -> PreTrainedModel:
     return model
 
 
+def _fast_tokenizer(source: str) -> Tokenizer:
+    """The ``tokenizers`` tokenizer behind a Hugging Face tokenizer (folder or name)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    if not getattr(tokenizer, "is_fast", False):
+        raise PolynluError(f"backbone '{source}' has no fast (tokenizers) tokenizer")
+    backend: Tokenizer = tokenizer.backend_tokenizer
+    return backend
+
+
 def _from_folder(name: str, folder: Path) -> Backbone:
     from tokenizers import Tokenizer
-    from transformers import AutoTokenizer
 
     encoder = _auto_encoder(str(folder))
     tokenizer_file = folder / TOKENIZER_FILE
     if tokenizer_file.is_file():
         tokenizer = Tokenizer.from_file(str(tokenizer_file))
     else:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder)).backend_tokenizer
+        tokenizer = _fast_tokenizer(str(folder))
     return Backbone(name, encoder, tokenizer)
 
 
@@ -104,18 +114,14 @@ def load_backbone(spec: str, *, show_progress: bool = True) -> Backbone:
     try:
         if path.is_dir():
             return _from_folder(spec, path)
-        from transformers import AutoTokenizer
-
         encoder = _auto_encoder(spec)
-        tokenizer = AutoTokenizer.from_pretrained(spec)
+        tokenizer = _fast_tokenizer(spec)
     except (OSError, ValueError) as error:
         raise PolynluError(
             f"cannot load backbone '{spec}': {error}. Offline, use '{DEFAULT_BACKBONE}' (bundled) "
             "or a local folder with an encoder and its tokenizer"
         ) from error
-    if not getattr(tokenizer, "is_fast", False):
-        raise PolynluError(f"backbone '{spec}' has no fast (tokenizers) tokenizer")
-    return Backbone(spec, encoder, tokenizer.backend_tokenizer)
+    return Backbone(spec, encoder, tokenizer)
 
 
 def load_saved_backbone(name: str, folder: Path) -> Backbone:
