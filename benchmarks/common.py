@@ -39,6 +39,12 @@ def environment() -> dict[str, Any]:
     from polynlu import __version__
 
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    try:
+        import torch
+
+        gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    except ImportError:
+        gpu = None
     return {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
@@ -48,6 +54,7 @@ def environment() -> dict[str, Any]:
             "cpu": _cpu_model(),
             "cores": os.cpu_count(),
             "memory_gib": round(memory, 1),
+            "gpu": gpu,
             "platform": platform.platform(),
             "python": platform.python_version(),
         },

@@ -91,7 +91,7 @@ def test_resume_continues_where_an_interrupted_run_stopped(
     class SimulatedCrashError(Exception):
         pass
 
-    def stop_after_first(record: dict[str, Any]) -> None:
+    def stop_after_first(record: dict[str, Any], model: JointModel) -> None:
         if record["epoch"] == 1:
             raise SimulatedCrashError
 
@@ -111,3 +111,18 @@ def test_resume_continues_where_an_interrupted_run_stopped(
         JointTrainer(
             TrainConfig(**{**CONFIG.__dict__, "epochs": 3}), folder, show_progress=False
         ).fit(*splits, resume=True)
+
+
+def test_frozen_lower_layers_keep_their_pretrained_weights(
+    splits: tuple[list[Any], list[Any]], tmp_path: Path
+) -> None:
+    config = TrainConfig(**{**CONFIG.__dict__, "epochs": 1, "freeze_layers": 1, "layer_decay": 0.5})
+    pretrained = load_backbone(TINY_BACKBONE).encoder.state_dict()
+    model = JointTrainer(config, tmp_path / "model", show_progress=False).fit(*splits)
+    tuned = model.network.encoder.state_dict()
+    layer0 = [name for name in tuned if name.startswith("encoder.layer.0.")]
+    layer1 = [name for name in tuned if name.startswith("encoder.layer.1.")]
+    assert layer0 and layer1
+    for name in layer0:
+        torch.testing.assert_close(tuned[name].cpu(), pretrained[name])
+    assert any(not torch.equal(tuned[name].cpu(), pretrained[name]) for name in layer1)

@@ -17,6 +17,11 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     freeze_embeddings: bool = True
+    freeze_layers: int = 0
+    """Also freeze the lowest N transformer layers (cheaper steps; may keep more of the
+    pretrained cross-lingual alignment)."""
+    layer_decay: float = 1.0
+    """Layer-wise learning-rate decay: layer ``i`` of ``L`` trains at ``lr * decay**(L - i)``."""
     max_length: int = 64
     dropout: float = 0.1
     patience: int = 2

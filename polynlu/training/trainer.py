@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -37,13 +38,22 @@ from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model, read_config, write_config
-from polynlu.models.joint import JointModel, JointSettings
+from polynlu.models.joint import JointModel, JointNetwork, JointSettings
 from polynlu.nlu import NLU
 from polynlu.text.spans import OUTSIDE
 from polynlu.training.config import TrainConfig
 
 CHECKPOINT_FOLDER = "checkpoint"
 _IGNORE = -100
+_LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
+
+
+def _depth(encoder_parameter: str) -> int | None:
+    """0 for the embeddings, ``i + 1`` for transformer layer ``i``, None above (pooler)."""
+    if encoder_parameter.startswith("embeddings."):
+        return 0
+    match = _LAYER.search(encoder_parameter)
+    return int(match.group(1)) + 1 if match else None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -109,7 +119,7 @@ class JointTrainer:
         *,
         show_progress: bool = True,
         console: Console | None = None,
-        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        on_epoch: Callable[[dict[str, Any], JointModel], None] | None = None,
     ) -> None:
         self.config = config
         self.output = output
@@ -186,6 +196,8 @@ class JointTrainer:
             state["finished"] = stop or epoch == config.epochs
             self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
             self._report(record, improved)
+            if self.on_epoch:
+                self.on_epoch(record, model)
             if stop:
                 self.console.print(
                     f"Early stop: no better dev {config.selection_metric} "
@@ -218,6 +230,11 @@ class JointTrainer:
         ).to(device)
         if config.freeze_embeddings:
             model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
+        if config.freeze_layers:
+            for name, parameter in model.network.encoder.named_parameters():
+                depth = _depth(name)
+                if depth is not None and depth <= config.freeze_layers:
+                    parameter.requires_grad_(False)
         return model
 
     def _schedule(
@@ -248,24 +265,28 @@ class JointTrainer:
         scheduler.load_state_dict(json.loads((checkpoint / "scheduler.json").read_text("utf-8")))
         torch.set_rng_state(load_file(str(checkpoint / "rng.safetensors"))["torch"])
 
-    def _optimizer(self, network: nn.Module) -> torch.optim.Optimizer:
+    def _optimizer(self, network: JointNetwork) -> torch.optim.Optimizer:
+        """AdamW groups: one per (encoder depth, weight decay or not), plus the heads."""
         config = self.config
-        decay, no_decay, heads = [], [], []
+        layers = network.encoder.config.num_hidden_layers
+        groups: dict[tuple[float, float], list[nn.Parameter]] = {}
+        heads = []
         for name, parameter in network.named_parameters():
             if not parameter.requires_grad:
                 continue
             if not name.startswith("encoder."):
                 heads.append(parameter)
-            elif parameter.ndim < 2:
-                no_decay.append(parameter)
-            else:
-                decay.append(parameter)
+                continue
+            depth = _depth(name.removeprefix("encoder."))
+            scale = config.layer_decay ** (layers + 1 - (layers + 1 if depth is None else depth))
+            decay = config.weight_decay if parameter.ndim >= 2 else 0.0
+            groups.setdefault((config.learning_rate * scale, decay), []).append(parameter)
         return torch.optim.AdamW(
             [
-                {"params": decay, "lr": config.learning_rate, "weight_decay": config.weight_decay},
-                {"params": no_decay, "lr": config.learning_rate, "weight_decay": 0.0},
-                {"params": heads, "lr": config.head_learning_rate, "weight_decay": 0.0},
+                {"params": params, "lr": lr, "weight_decay": decay}
+                for (lr, decay), params in groups.items()
             ]
+            + [{"params": heads, "lr": config.head_learning_rate, "weight_decay": 0.0}]
         )
 
     def _train_epoch(
@@ -366,5 +387,3 @@ class JointTrainer:
             f"{100 * dev['slot_f1']:.1f} · {record['seconds']:.0f} s"
             + (" · [green]best so far, saved" if improved else "")
         )
-        if self.on_epoch:
-            self.on_epoch(record)
