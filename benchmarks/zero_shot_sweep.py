@@ -79,7 +79,7 @@ def main() -> None:
         console.rule(f"{overrides or 'defaults'}")
         curve: list[dict[str, Any]] = []
 
-        def on_epoch(record: dict[str, Any], model: JointModel, curve: list = curve) -> None:
+        def on_epoch(record: dict[str, Any], model: JointModel, curve: list[Any] = curve) -> None:
             curve.append({"epoch": record["epoch"], **probe_scores(model, probe, 256)})
             unseen = curve[-1]["unseen"]
             console.print(
