@@ -43,6 +43,8 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--no-freeze-embeddings", action="store_true")
+    parser.add_argument("--freeze-layers", type=int, default=TrainConfig.freeze_layers)
+    parser.add_argument("--layer-decay", type=float, default=TrainConfig.layer_decay)
     parser.add_argument("--device", default=TrainConfig.device, help="auto, cpu or cuda")
     parser.add_argument("--output", type=Path, default=Path("runs/zero-shot"))
     parser.add_argument("--resume", action="store_true")
@@ -63,6 +65,8 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         freeze_embeddings=not args.no_freeze_embeddings,
+        freeze_layers=args.freeze_layers,
+        layer_decay=args.layer_decay,
         device=args.device,
     )
     started = time.perf_counter()

@@ -34,14 +34,20 @@ from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
 
 DEFAULT_GRID: list[dict[str, Any]] = [
-    {},
-    {"epochs": 5},
-    {"learning_rate": 5e-5, "epochs": 5},
-    {"learning_rate": 3e-4},
-    {"freeze_layers": 4, "epochs": 5},
-    {"layer_decay": 0.8, "epochs": 5},
-    {"learning_rate": 1e-4, "batch_size": 16, "epochs": 4},
-    {"dropout": 0.2, "epochs": 5},
+    # The three sweeps in benchmarks/results/zero_shot_sweep*.json, in one list.
+    {"epochs": 3, "freeze_layers": 0},
+    {"epochs": 5, "freeze_layers": 0},
+    {"epochs": 5, "freeze_layers": 0, "learning_rate": 5e-5},
+    {"epochs": 3, "freeze_layers": 0, "learning_rate": 3e-4},
+    {"epochs": 5, "freeze_layers": 4},
+    {"epochs": 5, "freeze_layers": 0, "layer_decay": 0.8},
+    {"epochs": 5, "freeze_layers": 4, "layer_decay": 0.8},
+    {"epochs": 5, "freeze_layers": 6},
+    {"epochs": 6, "freeze_layers": 6},
+    {"epochs": 5, "freeze_layers": 8},
+    {"epochs": 5, "freeze_layers": 8, "learning_rate": 3e-4},
+    {"epochs": 7, "freeze_layers": 8},
+    {"epochs": 8, "freeze_layers": 10},
 ]
 TRAIN_LOCALE = "en-US"
 

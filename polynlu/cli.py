@@ -168,6 +168,13 @@ def train(
     freeze_embeddings: Annotated[
         bool, typer.Option(help="Joint: keep the word-embedding matrix fixed.")
     ] = TrainConfig.freeze_embeddings,
+    freeze_layers: Annotated[
+        int, typer.Option(min=0, help="Joint: also keep the lowest N encoder layers fixed.")
+    ] = TrainConfig.freeze_layers,
+    layer_decay: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Joint: layer-wise learning-rate decay (1 = none)."),
+    ] = TrainConfig.layer_decay,
     max_length: Annotated[
         int, typer.Option(min=8, help="Joint: sub-words per utterance.")
     ] = TrainConfig.max_length,
@@ -225,6 +232,8 @@ def train(
             batch_size=batch_size,
             learning_rate=learning_rate,
             freeze_embeddings=freeze_embeddings,
+            freeze_layers=freeze_layers,
+            layer_decay=layer_decay,
             max_length=max_length,
             patience=patience,
             seed=seed,

@@ -18,7 +18,12 @@ from polynlu.training.trainer import JointTrainer
 
 TINY = Path(__file__).parent / "data" / "massive-tiny"
 CONFIG = TrainConfig(
-    backbone=TINY_BACKBONE, epochs=2, batch_size=16, head_learning_rate=5e-3, max_length=32
+    backbone=TINY_BACKBONE,
+    epochs=2,
+    batch_size=16,
+    head_learning_rate=5e-3,
+    max_length=32,
+    freeze_layers=0,  # the tiny encoder has 2 layers
 )
 
 
