@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from polynlu.errors import PolynluError
+from polynlu.langid import LanguageIdentifier, language_of
 from polynlu.models.base import NLUModel, load_model
 from polynlu.types import Interpretation
 
@@ -13,17 +15,23 @@ from polynlu.types import Interpretation
 class NLU:
     """Load a saved model and parse utterances.
 
+    A missing locale is detected from the text (``detect_language=False`` leaves it unknown),
+    and every result says whether its locale was given or detected and whether the model saw
+    that language in training.
+
     >>> nlu = NLU.load("runs/baseline")                             # doctest: +SKIP
     >>> nlu.parse("wake me up at five am", locale="en-US").intent   # doctest: +SKIP
     'alarm_set'
     """
 
-    def __init__(self, model: NLUModel) -> None:
+    def __init__(self, model: NLUModel, *, detect_language: bool = True) -> None:
         self.model = model
+        self.identifier = LanguageIdentifier(model.train_locales) if detect_language else None
+        self._trained_languages = {language_of(locale) for locale in model.train_locales}
 
     @classmethod
-    def load(cls, folder: str | Path) -> NLU:
-        return cls(load_model(folder))
+    def load(cls, folder: str | Path, *, detect_language: bool = True) -> NLU:
+        return cls(load_model(folder), detect_language=detect_language)
 
     def save(self, folder: str | Path) -> None:
         self.model.save(Path(folder))
@@ -40,14 +48,30 @@ class NLU:
     ) -> list[Interpretation]:
         if isinstance(texts, str):
             raise TypeError("parse_batch takes a sequence of texts; use parse for one text")
-        chosen: Sequence[str | None] = locales if locales is not None else [None] * len(texts)
-        if len(chosen) != len(texts):
-            raise PolynluError(f"{len(texts)} texts but {len(chosen)} locales")
+        given: Sequence[str | None] = locales if locales is not None else [None] * len(texts)
+        if len(given) != len(texts):
+            raise PolynluError(f"{len(texts)} texts but {len(given)} locales")
+        chosen: list[str | None] = []
+        sources: list[str | None] = []
+        for text, locale in zip(texts, given, strict=True):
+            if locale is not None:
+                chosen.append(locale)
+                sources.append("given")
+                continue
+            detected = self.identifier.detect(text) if self.identifier else None
+            chosen.append(detected.locale if detected else None)
+            sources.append("detected" if detected else None)
         results: list[Interpretation] = []
         for start in range(0, len(texts), batch_size):
-            results.extend(
-                self.model.predict(
-                    texts[start : start + batch_size], chosen[start : start + batch_size]
-                )
+            end = start + batch_size
+            results.extend(self.model.predict(texts[start:end], chosen[start:end]))
+        return [
+            replace(
+                result,
+                locale_source=source,
+                zero_shot=None
+                if result.locale is None
+                else language_of(result.locale) not in self._trained_languages,
             )
-        return results
+            for result, source in zip(results, sources, strict=True)
+        ]

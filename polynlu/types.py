@@ -37,6 +37,12 @@ class Interpretation:
     slots: tuple[Slot, ...] = ()
     locale: str | None = None
     alternatives: tuple[IntentScore, ...] = field(default_factory=tuple)
+    out_of_scope: bool = False
+    """The calibrated confidence is below the model's out-of-scope threshold."""
+    locale_source: str | None = None
+    """``given`` by the caller, ``detected`` by language identification, or None (unknown)."""
+    zero_shot: bool | None = None
+    """The model saw no training data in this locale's language (None: locale unknown)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

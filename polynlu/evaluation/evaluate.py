@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
+import numpy as np
 from rich.progress import Progress
 
 from polynlu.data.annotation import format_annotation
 from polynlu.data.locales import GROUPINGS, group_of
 from polynlu.data.massive import Example
 from polynlu.evaluation.metrics import Scores, score
+from polynlu.models.base import NLUModel
 from polynlu.nlu import NLU
 from polynlu.text.spans import Span, labels_from_spans
 from polynlu.types import Interpretation
@@ -139,3 +141,26 @@ def evaluate(
 ) -> EvaluationResult:
     predictions = predict(nlu, examples, batch_size=batch_size, show_progress=show_progress)
     return EvaluationResult(score_predictions(predictions), predictions, meta or {})
+
+
+def intent_probabilities(
+    model: NLUModel,
+    examples: Sequence[Example],
+    *,
+    batch_size: int = 256,
+    show_progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uncalibrated intent probabilities, one row per example whose intent the model knows,
+    and the index of that gold intent: what calibration is fitted and checked on."""
+    index = {intent: i for i, intent in enumerate(model.intents)}
+    known = sorted((e for e in examples if e.intent in index), key=lambda e: len(e.utt))
+    rows: list[np.ndarray] = []
+    with Progress(disable=not show_progress) as progress:
+        task = progress.add_task("Scoring intents", total=len(known))
+        for start in range(0, len(known), batch_size):
+            batch = known[start : start + batch_size]
+            scores = model.score([e.utt for e in batch], [e.locale for e in batch])
+            rows.extend(s.intent_probs for s in scores)
+            progress.advance(task, len(batch))
+    labels = np.array([index[e.intent] for e in known], dtype=np.int64)
+    return (np.stack(rows) if rows else np.zeros((0, len(index)))), labels

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from polynlu.errors import PolynluError
+from polynlu.models.calibration import Calibration
+from polynlu.models.decoding import UtteranceScores, interpret
 from polynlu.text.spans import OUTSIDE
 from polynlu.types import Interpretation
 
@@ -32,7 +34,8 @@ MODEL_KINDS: dict[str, str] = {
 
 
 class NLUModel(ABC):
-    """A trained intent + slot model. Subclasses pass their label sets to ``__init__``."""
+    """A trained intent + slot model. Subclasses pass their label sets to ``__init__`` and
+    implement ``score``; decoding scores into an ``Interpretation`` is shared."""
 
     kind: ClassVar[str]
 
@@ -44,6 +47,7 @@ class NLUModel(ABC):
         self._intents = list(intents)
         self._slot_labels = list(slot_labels)
         self._train_locales = list(train_locales)
+        self.calibration = Calibration()
 
     @property
     def intents(self) -> list[str]:
@@ -63,8 +67,20 @@ class NLUModel(ABC):
         return list(self._train_locales)
 
     @abstractmethod
+    def score(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[UtteranceScores]:
+        """Uncalibrated intent and per-word slot probabilities for a batch of utterances
+        (``locales[i]`` may be None when unknown)."""
+
     def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
         """Interpret a batch of utterances (``locales[i]`` may be None when unknown)."""
+        return [
+            interpret(text, locale, scores, self._intents, self._slot_labels, self.calibration)
+            for text, locale, scores in zip(texts, locales, self.score(texts, locales), strict=True)
+        ]
+
+    @abstractmethod
+    def parameter_count(self) -> int:
+        """Numbers in the model (weights of every tensor, frozen ones included)."""
 
     @abstractmethod
     def save(self, folder: Path) -> None:
@@ -90,6 +106,7 @@ def base_config(model: NLUModel, **extra: Any) -> dict[str, Any]:
         "intents": model.intents,
         "slot_types": model.slot_types,
         "train_locales": model.train_locales,
+        "calibration": model.calibration.to_config(),
         **extra,
     }
 
@@ -128,4 +145,6 @@ def load_model(folder: str | Path) -> NLUModel:
     if not folder.is_dir():
         raise PolynluError(f"model folder '{folder}' not found")
     config = read_config(folder)
-    return model_class(config["kind"]).load(folder, config)
+    model = model_class(config["kind"]).load(folder, config)
+    model.calibration = Calibration.from_config(config.get("calibration"))
+    return model

@@ -34,9 +34,8 @@ from sklearn.linear_model import SGDClassifier
 from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.models.base import NLUModel, base_config, write_config
-from polynlu.models.decoding import interpret
+from polynlu.models.decoding import UtteranceScores
 from polynlu.text.segmentation import Word, segment
-from polynlu.types import Interpretation
 
 WEIGHTS_FILE = "weights.safetensors"
 
@@ -220,7 +219,7 @@ class BaselineModel(NLUModel):
             training=training,
         )
 
-    def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
+    def score(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[UtteranceScores]:
         if not texts:
             return []
         features = self._featurizer.utterances(texts, self._idf)
@@ -232,24 +231,14 @@ class BaselineModel(NLUModel):
             list(zip(words, predicted_intents, strict=True))
         )
         slot_probs = _softmax(slot_features @ self._slot_weight + self._slot_bias)
+        ends = np.cumsum([len(sentence) for sentence in words])
+        return [
+            UtteranceScores(sentence, intent_probs[row], slot_probs[end - len(sentence) : end])
+            for row, (sentence, end) in enumerate(zip(words, ends, strict=True))
+        ]
 
-        results: list[Interpretation] = []
-        offset = 0
-        for row, (text, locale, sentence) in enumerate(zip(texts, locales, words, strict=True)):
-            word_probs = slot_probs[offset : offset + len(sentence)]
-            offset += len(sentence)
-            results.append(
-                interpret(
-                    text,
-                    locale,
-                    sentence,
-                    self._intents,
-                    intent_probs[row],
-                    self._slot_labels,
-                    word_probs,
-                )
-            )
-        return results
+    def parameter_count(self) -> int:
+        return sum(int(tensor.size) for tensor in self._tensors.values())
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

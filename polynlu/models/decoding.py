@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from polynlu.models.calibration import Calibration
 from polynlu.text.segmentation import Word
 from polynlu.text.spans import spans_from_labels
 from polynlu.types import IntentScore, Interpretation, Slot
@@ -13,20 +15,34 @@ from polynlu.types import IntentScore, Interpretation, Slot
 ALTERNATIVES = 5
 
 
+@dataclass(frozen=True)
+class UtteranceScores:
+    """What a model says about one utterance, before decoding.
+
+    ``intent_probs``: one row over the model's intents; ``word_probs``: one row per word
+    (``words``, the benchmark's word units) over the model's slot labels.
+    """
+
+    words: Sequence[Word]
+    intent_probs: np.ndarray
+    word_probs: np.ndarray
+
+
 def interpret(
     text: str,
     locale: str | None,
-    words: Sequence[Word],
+    scores: UtteranceScores,
     intents: Sequence[str],
-    intent_probs: np.ndarray,
     slot_labels: Sequence[str],
-    word_probs: np.ndarray,
+    calibration: Calibration,
 ) -> Interpretation:
-    """``intent_probs``: one row over ``intents``; ``word_probs``: one row per word over
-    ``slot_labels``. Each word takes its most likely label; runs of equal labels are slots,
-    whose confidence is the mean of their words' label probabilities."""
+    """Each word takes its most likely label; runs of equal labels are slots, whose
+    confidence is the mean of their words' label probabilities. The intent confidence is the
+    calibrated probability."""
+    words = scores.words
+    intent_probs = calibration.apply(scores.intent_probs)
     best = int(intent_probs.argmax())
-    word_probs = word_probs[: len(words)]
+    word_probs = scores.word_probs[: len(words)]
     labels = [slot_labels[i] for i in word_probs.argmax(-1)]
     confidences = word_probs.max(-1)
     slots = []
@@ -53,4 +69,5 @@ def interpret(
         slots=tuple(slots),
         locale=locale,
         alternatives=tuple(IntentScore(intents[i], float(intent_probs[i])) for i in order),
+        out_of_scope=bool(intent_probs[best] < calibration.out_of_scope_threshold),
     )

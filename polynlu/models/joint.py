@@ -24,9 +24,8 @@ from transformers import PreTrainedModel
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone, load_saved_backbone
 from polynlu.models.base import NLUModel, base_config, write_config
-from polynlu.models.decoding import interpret
+from polynlu.models.decoding import UtteranceScores
 from polynlu.text.segmentation import Word, segment
-from polynlu.types import Interpretation
 
 HEADS_FILE = "heads.safetensors"
 MAX_WORD_OFFSET = 7
@@ -204,7 +203,7 @@ class JointModel(NLUModel):
         self.network.to(device)
         return self
 
-    def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
+    def score(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[UtteranceScores]:
         if not texts:
             return []
         words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
@@ -215,17 +214,12 @@ class JointModel(NLUModel):
             intent_probs = intent_logits.softmax(-1).float().cpu().numpy()
             slot_probs = slot_logits.softmax(-1).float().cpu().numpy()
         return [
-            interpret(
-                text,
-                locale,
-                sentence,
-                self._intents,
-                intent_probs[row],
-                self._slot_labels,
-                slot_probs[row],
-            )
-            for row, (text, locale, sentence) in enumerate(zip(texts, locales, words, strict=True))
+            UtteranceScores(sentence, intent_probs[row], slot_probs[row, : len(sentence)])
+            for row, sentence in enumerate(words)
         ]
+
+    def parameter_count(self) -> int:
+        return sum(parameter.numel() for parameter in self.network.parameters())
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
