@@ -1,4 +1,4 @@
-"""The ``polynlu`` command: data, train, evaluate, parse."""
+"""The ``polynlu`` command: data, train, evaluate, calibrate, parse, serve."""
 
 from __future__ import annotations
 
@@ -287,10 +287,110 @@ def evaluate(
 
 
 @app.command()
+def calibrate(
+    model: Annotated[Path, typer.Argument(help="A saved model folder (updated in place).")],
+    data: DataOption,
+    locales: Annotated[
+        str, typer.Option(help="Locales to fit on; 'train' means the model's training locales.")
+    ] = "train",
+    split: Annotated[str, typer.Option(help="Partition to fit on.")] = "dev",
+    check_locales: Annotated[
+        str | None,
+        typer.Option(help="Also report the calibration error on these locales ('all' or a list)."),
+    ] = None,
+    out_of_scope_threshold: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Flag out_of_scope below this calibrated confidence."),
+    ] = 0.5,
+    max_per_locale: Annotated[
+        int | None, typer.Option(min=1, help="Use at most this many utterances per locale.")
+    ] = None,
+    skip_invalid: SkipInvalid = False,
+    show_progress: ShowProgress = True,
+) -> None:
+    """Fit a temperature to the intent confidences (and set the out-of-scope threshold).
+
+    Fitting on the training locales' dev data keeps zero-shot locales unseen, as in training.
+    """
+    from polynlu.data.massive import cap_per_locale
+    from polynlu.evaluation.evaluate import intent_probabilities
+    from polynlu.models.base import load_model, read_config, write_config
+    from polynlu.models.calibration import Calibration, expected_calibration_error
+    from polynlu.models.calibration import calibrate as fit
+
+    loaded = load_model(model)
+    chosen_locales = ",".join(loaded.train_locales) if locales == "train" else locales
+    fit_locales, examples = _read(
+        data, chosen_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+    )
+    examples = cap_per_locale(examples, max_per_locale)
+    probabilities, labels = intent_probabilities(loaded, examples, show_progress=show_progress)
+    if not len(labels):
+        raise PolynluError(f"no {split} utterances with intents the model knows in {locales}")
+    calibration = fit(
+        probabilities,
+        labels,
+        out_of_scope_threshold=out_of_scope_threshold,
+        description={"data": data, "split": split, "locales": fit_locales},
+    )
+    table = Table(
+        title=f"Intent calibration of {model.name} (temperature {calibration.temperature:.3f})"
+    )
+    for column in ("data", "utterances", "ECE before", "ECE after", "accuracy", "out of scope"):
+        table.add_column(column, justify="left" if column == "data" else "right")
+    report = calibration.fitted_on or {}
+    table.add_row(
+        f"fit: {split} "
+        + (",".join(fit_locales) if len(fit_locales) <= 3 else f"{len(fit_locales)} locales"),
+        f"{report['utterances']:,}",
+        f"{report['before']['ece']:.3f}",
+        f"{report['after']['ece']:.3f}",
+        f"{report['after']['accuracy']:.3f}",
+        f"{report['after']['out_of_scope_rate']:.1%}",
+    )
+    if check_locales:
+        checked, check_examples = _read(
+            data, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+        )
+        check_probs, check_labels = intent_probabilities(
+            loaded, cap_per_locale(check_examples, max_per_locale), show_progress=show_progress
+        )
+        scaled = calibration.apply(check_probs)
+        check = {
+            "locales": checked,
+            "utterances": len(check_labels),
+            "ece_before": round(expected_calibration_error(check_probs, check_labels), 4),
+            "ece_after": round(expected_calibration_error(scaled, check_labels), 4),
+            "out_of_scope_rate": round(float((scaled.max(1) < out_of_scope_threshold).mean()), 4),
+        }
+        calibration = Calibration(
+            calibration.temperature, calibration.out_of_scope_threshold, {**report, "check": check}
+        )
+        table.add_row(
+            f"check: {split} {len(checked)} locales",
+            f"{check['utterances']:,}",
+            f"{check['ece_before']:.3f}",
+            f"{check['ece_after']:.3f}",
+            f"{float((scaled.argmax(1) == check_labels).mean()):.3f}",
+            f"{check['out_of_scope_rate']:.1%}",
+        )
+    config = read_config(model)
+    config["calibration"] = calibration.to_config()
+    write_config(model, config)
+    console.print(table)
+    console.print(f"Saved the calibration in {model / 'config.json'}")
+
+
+SLOT_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red")
+
+
+@app.command()
 def parse(
     model: Annotated[Path, typer.Argument(help="A saved model folder.")],
     text: Annotated[str, typer.Argument(help="The utterance, or '-' to read lines from stdin.")],
-    locale: Annotated[str | None, typer.Option(help="The utterance's locale, e.g. de-DE.")] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="The utterance's locale, e.g. de-DE (else detected).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Interpret one utterance (or one per line from stdin with '-', as JSON lines)."""
@@ -309,13 +409,89 @@ def parse(
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
+    styles = {
+        name: SLOT_STYLES[i % len(SLOT_STYLES)]
+        for i, name in enumerate(dict.fromkeys(s.slot for s in result.slots))
+    }
     shown = Text(text)
     for slot in result.slots:
-        shown.stylize("bold reverse cyan", slot.start, slot.end)
+        shown.stylize(f"bold reverse {styles[slot.slot]}", slot.start, slot.end)
     console.print(shown)
-    console.print(f"intent [bold]{result.intent}[/] ({result.confidence:.2f})")
+    where = f"{result.locale or 'unknown locale'}"
+    if result.locale_source:
+        where += f" ({result.locale_source}"
+        where += ", zero-shot)" if result.zero_shot else ")"
+    flag = " [bold red]out of scope[/]" if result.out_of_scope else ""
+    console.print(
+        f"intent [bold]{escape(result.intent)}[/] ({result.confidence:.2f}){flag} · {where}",
+        highlight=False,
+    )
     for slot in result.slots:
-        console.print(f"  {slot.slot} = [cyan]{slot.value}[/] [{slot.start}:{slot.end}]")
+        console.print(
+            f"  {escape(slot.slot)} = [{styles[slot.slot]}]{escape(slot.value)}[/] "
+            f"\\[{slot.start}:{slot.end}]",
+            highlight=False,
+        )
+    runners_up = [a for a in result.alternatives if a.intent != result.intent][:2]
+    if runners_up:
+        console.print(
+            "  [dim]else: "
+            + ", ".join(f"{escape(a.intent)} ({a.confidence:.2f})" for a in runners_up),
+            highlight=False,
+        )
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Argument(help="A saved model folder.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Processes, each with its own model.")] = 1,
+    max_text_chars: Annotated[int, typer.Option(min=1, help="Longest utterance accepted.")] = 2000,
+    max_batch_items: Annotated[
+        int, typer.Option(min=1, help="Most items in one /v1/parse/batch request.")
+    ] = 64,
+    max_body_bytes: Annotated[int, typer.Option(min=64, help="Largest request body.")] = 1_000_000,
+    micro_batch: Annotated[
+        int, typer.Option(min=1, help="Most utterances in one model call.")
+    ] = 64,
+    micro_batch_wait_ms: Annotated[
+        float, typer.Option(min=0.0, help="How long a request waits to share a model call.")
+    ] = 2.0,
+    out_of_scope_threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Override the model's out-of-scope threshold."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch; GET /v1/health,
+    /v1/model, /metrics; OpenAPI at /docs."""
+    import os
+
+    import uvicorn
+
+    from polynlu.models.base import read_config
+    from polynlu.serving.app import SETTINGS_ENVIRONMENT, ServeSettings
+
+    read_config(model)  # a clear error now, rather than one per worker
+    settings = ServeSettings(
+        model=str(model.resolve()),
+        max_text_chars=max_text_chars,
+        max_batch_items=max_batch_items,
+        max_body_bytes=max_body_bytes,
+        micro_batch=micro_batch,
+        micro_batch_wait_ms=micro_batch_wait_ms,
+        out_of_scope_threshold=out_of_scope_threshold,
+    )
+    os.environ[SETTINGS_ENVIRONMENT] = settings.to_environment()
+    uvicorn.run(
+        "polynlu.serving.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
 
 
 def main() -> None:

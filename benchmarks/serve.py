@@ -1,0 +1,193 @@
+"""Serving speed: HTTP load at concurrency 1, 8 and 64, and in-process parse latency.
+
+    python benchmarks/serve.py runs/zero-shot                # 30 s per concurrency level
+    python benchmarks/serve.py runs/zero-shot --seconds 10 --concurrency 1,64
+
+Starts `polynlu serve MODEL` (one worker) on 127.0.0.1 and drives it with an async httpx
+client: each of N clients sends `POST /v1/parse` with a MASSIVE dev utterance (with its
+locale) and waits for the answer before sending the next. Client and server share the
+machine's cores, as they would on one box. Then it times `NLU.parse` in-process on one thread
+(batch 1) and `parse_batch` on two threads (batch 64). Writes benchmarks/results/serve.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from common import write_result
+from rich.console import Console
+from rich.table import Table
+from zero_shot import SHARED
+
+from polynlu.data import MassiveData
+from polynlu.data.massive import cap_per_locale
+
+
+def utterances(data: str, per_locale: int) -> list[tuple[str, str]]:
+    dataset = MassiveData(data)
+    examples = cap_per_locale(dataset.read(dataset.locales, "dev").examples, per_locale)
+    return [(e.utt, e.locale) for e in examples]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def load(
+    url: str, requests: list[tuple[str, str]], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def user(offset: int) -> None:
+            nonlocal errors
+            index = offset
+            while time.perf_counter() < stop:
+                text, locale = requests[index % len(requests)]
+                index += concurrency
+                sent = time.perf_counter()
+                try:
+                    response = await client.post("/v1/parse", json={"text": text, "locale": locale})
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append(time.perf_counter() - sent)
+                errors += not ok
+
+        started = time.perf_counter()
+        await asyncio.gather(*(user(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    milliseconds = np.array(latencies) * 1000
+    return {
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 1),
+        "requests": len(latencies),
+        "errors": errors,
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(milliseconds, 50)), 2),
+        "p95_ms": round(float(np.percentile(milliseconds, 95)), 2),
+        "p99_ms": round(float(np.percentile(milliseconds, 99)), 2),
+    }
+
+
+def in_process(model: Path, requests: list[tuple[str, str]]) -> dict[str, Any]:
+    import torch
+
+    from polynlu import NLU
+
+    nlu = NLU.load(model)
+    torch.set_num_threads(1)
+    for text, locale in requests[:50]:
+        nlu.parse(text, locale)
+    single = []
+    for text, locale in requests[:500]:
+        started = time.perf_counter()
+        nlu.parse(text, locale)
+        single.append((time.perf_counter() - started) * 1000)
+    torch.set_num_threads(2)
+    batches = [requests[i : i + 64] for i in range(0, min(len(requests), 64 * 40), 64)]
+    nlu.parse_batch([t for t, _ in batches[0]], [loc for _, loc in batches[0]])
+    started = time.perf_counter()
+    for batch in batches:
+        nlu.parse_batch([t for t, _ in batch], [loc for _, loc in batch])
+    elapsed = time.perf_counter() - started
+    return {
+        "batch1_threads": 1,
+        "batch1_median_ms": round(statistics.median(single), 2),
+        "batch1_p99_ms": round(float(np.percentile(single, 99)), 2),
+        "batch64_threads": 2,
+        "batch64_utterances_per_s": round(sum(len(b) for b in batches) / elapsed, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("--data", default=str(SHARED) if SHARED.exists() else "massive")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument("--per-locale", type=int, default=40, help="dev utterances per locale")
+    parser.add_argument("--name", default="serve")
+    args = parser.parse_args()
+    console = Console()
+    requests = utterances(args.data, args.per_locale)
+    # Interleave locales, so every client sees a mix of scripts and lengths.
+    requests.sort(key=lambda pair: hash(pair[0]) % 9973)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "polynlu", "serve", str(args.model), "--port", str(port),
+         "--log-level", "warning"],
+        env={**os.environ},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{url}/v1/health", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.5)
+        asyncio.run(load(url, requests, 8, 3.0))  # warm-up
+        runs = []
+        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+            console.print(f"concurrency {concurrency}: {args.seconds:.0f} s ...")
+            runs.append(asyncio.run(load(url, requests, concurrency, args.seconds)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    local = in_process(args.model, requests)
+
+    table = Table(title=f"HTTP load on 127.0.0.1, {args.model.name}, 1 worker")
+    for column in ("concurrency", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
+        table.add_column(column, justify="right")
+    for run in runs:
+        table.add_row(
+            str(run["concurrency"]),
+            f"{run['requests_per_s']:.0f}",
+            f"{run['p50_ms']:.1f}",
+            f"{run['p95_ms']:.1f}",
+            f"{run['p99_ms']:.1f}",
+            str(run["errors"]),
+        )
+    console.print(table)
+    console.print(
+        f"in-process parse, batch 1, 1 thread: median {local['batch1_median_ms']:.1f} ms, "
+        f"p99 {local['batch1_p99_ms']:.1f} ms; batch 64, 2 threads: "
+        f"{local['batch64_utterances_per_s']:.0f} utterances/s"
+    )
+    path = write_result(
+        args.name,
+        {
+            "benchmark": "serve",
+            "model": str(args.model),
+            "utterances": len(requests),
+            "load": runs,
+            "in_process": local,
+        },
+    )
+    console.print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

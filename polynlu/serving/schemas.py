@@ -1,0 +1,161 @@
+"""The HTTP API's request and response models: the contract, as the OpenAPI schema shows it.
+
+Validation rules live here, so that every bad input is refused with the name of its field.
+The configurable limits (text length, batch size) are checked by the app against its
+``ServeSettings``; the defaults below are what the schema advertises.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
+
+DEFAULT_MAX_TEXT_CHARS = 2_000
+DEFAULT_MAX_BATCH_ITEMS = 64
+LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|[0-9]{3}))?$"
+"""BCP 47 language[-Script][-REGION], as MASSIVE writes locales: ``de-DE``, ``zh-Hant-TW``."""
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+_EXAMPLE: JsonDict = {"text": "wake me up at five am this friday", "locale": "en-US"}
+
+
+def _check_text(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(
+            f"contains an unpaired surrogate (U+{ord(text[error.start]):04X} at position "
+            f"{error.start}); send valid UTF-8"
+        ) from None
+    for position, character in enumerate(text):
+        if unicodedata.category(character) == "Cc" and character not in _ALLOWED_CONTROLS:
+            raise ValueError(
+                f"contains the control character U+{ord(character):04X} at position {position}"
+            )
+    if not text.strip():
+        raise ValueError("is empty or only whitespace")
+    return text
+
+
+class ParseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
+
+    text: str = Field(
+        min_length=1,
+        description=f"The utterance: at most {DEFAULT_MAX_TEXT_CHARS:,} characters by default "
+        "(`polynlu serve --max-text-chars`), no control characters but tab and newlines.",
+    )
+    locale: str | None = Field(
+        default=None,
+        pattern=LOCALE_PATTERN,
+        description="A locale such as `de-DE`; null or absent to detect the language.",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def check_text(cls, text: str) -> str:
+        return _check_text(text)
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"items": [_EXAMPLE, {"text": "明日の天気は"}]}]},
+    )
+
+    items: list[ParseRequest] = Field(
+        min_length=1,
+        description=f"At most {DEFAULT_MAX_BATCH_ITEMS} utterances by default "
+        "(`polynlu serve --max-batch-items`); answered in the same order.",
+    )
+
+
+class IntentScoreOut(BaseModel):
+    intent: str
+    confidence: float
+
+
+class SlotOut(BaseModel):
+    slot: str
+    value: str
+    start: int = Field(description="Character offset of the value in `text` (inclusive).")
+    end: int = Field(description="Character offset of the value's end in `text` (exclusive).")
+    confidence: float | None
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class ParseResponse(BaseModel):
+    text: str
+    locale: str | None
+    locale_source: Literal["given", "detected"] | None = Field(
+        description="Whether `locale` came with the request or from language identification."
+    )
+    zero_shot: bool | None = Field(
+        description="True when the model had no training data in this locale's language."
+    )
+    intent: str
+    confidence: float = Field(description="Calibrated probability of `intent`.")
+    out_of_scope: bool = Field(description="`confidence` is below the out-of-scope threshold.")
+    alternatives: list[IntentScoreOut]
+    slots: list[SlotOut]
+    model: ModelRef
+    latency_ms: float
+
+
+class BatchResponse(BaseModel):
+    items: list[ParseResponse]
+    latency_ms: float
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    model: ModelRef
+    uptime_s: float
+
+
+class CalibrationOut(BaseModel):
+    temperature: float
+    out_of_scope_threshold: float
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    kind: str
+    backbone: str | None
+    intents: list[str]
+    slot_types: list[str]
+    train_locales: list[str]
+    parameters: int
+    size_bytes: int
+    calibration: CalibrationOut
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where in the request: `text`, `items[3].locale`, `body`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail, with the fields at fault."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+
+
+def field_path(location: tuple[str | int, ...] | list[str | int]) -> str:
+    """``("body", "items", 3, "text")`` → ``items[3].text``."""
+    parts = [part for part in location if part != "body"] or ["body"]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
