@@ -1,4 +1,4 @@
-"""The ``polynlu`` command: data, train, evaluate, calibrate, parse, serve."""
+"""The ``polynlu`` command: data, train, evaluate, calibrate, export, parse, serve."""
 
 from __future__ import annotations
 
@@ -379,6 +379,35 @@ def calibrate(
     write_config(model, config)
     console.print(table)
     console.print(f"Saved the calibration in {model / 'config.json'}")
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="A trained joint model folder.")],
+    output: Annotated[Path, typer.Option(help="Folder for the exported model.")],
+    format: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    quantize: Annotated[
+        str | None, typer.Option(help="int8: dynamic int8 quantization (onnxruntime).")
+    ] = None,
+) -> None:
+    """Export a joint model for onnxruntime: NLU.load, evaluate, parse and serve take the
+    folder, and run it without PyTorch."""
+    from polynlu.models.base import load_model
+    from polynlu.models.joint import JointModel
+
+    if format != "onnx":
+        raise PolynluError(f"unknown export format '{format}' (available: onnx)")
+    loaded = load_model(model)
+    if not isinstance(loaded, JointModel):
+        raise PolynluError(f"{model} is a {loaded.kind} model; only joint models export to ONNX")
+    from polynlu.models.export import export_onnx
+
+    with console.status(f"Exporting {model.name} to ONNX" + (f" ({quantize})" if quantize else "")):
+        export_onnx(loaded, output, quantize=quantize)
+    size = (output / "model.onnx").stat().st_size
+    console.print(
+        f"Wrote {output / 'model.onnx'} ({size / 2**20:.1f} MiB) and its tokenizer and config"
+    )
 
 
 SLOT_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red")

@@ -7,7 +7,7 @@
 #                                                      # or ../shared/data's copy when present
 #   MODEL=baseline bash scripts/run.sh                 # the 3-minute baseline instead
 #   TRAIN_LOCALES=en-US,de-DE bash scripts/run.sh      # more labelled languages
-source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh" train
 cd "$ROOT"
 
 shared="$ROOT/../shared/data/amazon-massive-dataset-1.1-traindev.tar.gz"

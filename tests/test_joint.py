@@ -11,7 +11,8 @@ from polynlu import NLU
 from polynlu.data import MassiveData
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
-from polynlu.models.joint import Featurizer, JointModel
+from polynlu.models.features import Featurizer
+from polynlu.models.joint import JointModel
 from polynlu.text import segment
 from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
@@ -45,7 +46,7 @@ def trained(
 
 
 def test_each_word_reads_the_subword_holding_its_first_character() -> None:
-    featurizer = Featurizer(load_backbone(TINY_BACKBONE), max_length=32)
+    featurizer = Featurizer(load_backbone(TINY_BACKBONE).tokenizer, max_length=32)
     texts = ["wake me up at five am", "金曜日の午前九時に起こして"]
     words = [segment(texts[0], "en-US"), segment(texts[1], "ja-JP")]
     batch = featurizer.batch(texts, words)

@@ -30,6 +30,7 @@ FORMAT_VERSION = 1
 MODEL_KINDS: dict[str, str] = {
     "baseline": "polynlu.models.baseline:BaselineModel",
     "joint": "polynlu.models.joint:JointModel",
+    "onnx": "polynlu.models.onnx:OnnxModel",
 }
 
 

@@ -25,14 +25,11 @@ from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone, load_saved_backbone
 from polynlu.models.base import NLUModel, base_config, write_config
 from polynlu.models.decoding import UtteranceScores
-from polynlu.text.segmentation import Word, segment
+from polynlu.models.features import MAX_WORD_OFFSET, Features, Featurizer
+from polynlu.text.segmentation import segment
 
 HEADS_FILE = "heads.safetensors"
-MAX_WORD_OFFSET = 7
-"""Words that share a sub-word (``日の`` holds ``日`` and ``の``) are told apart by their
-character offset inside it, capped here."""
 HEAD_MODULES = ("word_offset", "intent_head", "slot_head")
-_METASPACE = "▁"
 
 
 @dataclass(frozen=True)
@@ -60,78 +57,15 @@ class Batch:
             self.word_offsets.to(device),
         )
 
-
-class Featurizer:
-    """Texts → token ids, with the token that represents each benchmark word.
-
-    It sets the backbone tokenizer's truncation to ``max_length`` (and no padding: batches
-    are padded here), which is also how the tokenizer is saved with the model.
-    """
-
-    def __init__(self, backbone: Backbone, max_length: int) -> None:
-        self.tokenizer = backbone.tokenizer
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(max_length)
-        pad = self.tokenizer.token_to_id("<pad>")
-        self.pad_id = pad if pad is not None else 0
-
-    def batch(self, texts: Sequence[str], words: Sequence[Sequence[Word]]) -> Batch:
-        encodings = self.tokenizer.encode_batch(list(texts))
-        longest = max(len(e.ids) for e in encodings)
-        most_words = max(1, max(len(w) for w in words))
-        input_ids = torch.full((len(texts), longest), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(texts), longest), dtype=torch.long)
-        word_tokens = torch.zeros((len(texts), most_words), dtype=torch.long)
-        word_mask = torch.zeros((len(texts), most_words), dtype=torch.bool)
-        word_offsets = torch.zeros((len(texts), most_words), dtype=torch.long)
-        for row, (encoding, text, sentence) in enumerate(zip(encodings, texts, words, strict=True)):
-            input_ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids)
-            attention[row, : len(encoding.ids)] = 1
-            owner = _character_owners(encoding, len(text))
-            for index, word in enumerate(sentence):
-                token = _token_of(owner, word, len(encoding.ids))
-                word_tokens[row, index] = token
-                word_mask[row, index] = True
-                inside = word.start - encoding.offsets[token][0]
-                word_offsets[row, index] = min(max(inside, 0), MAX_WORD_OFFSET)
-        return Batch(input_ids, attention, word_tokens, word_mask, word_offsets)
-
-
-def _character_owners(encoding: Any, length: int) -> list[int]:
-    """For each character of the text, the first token covering it (-1 if none).
-
-    A bare metaspace token ('▁') only claims characters no other token covers: the word's
-    content, not its boundary marker, should represent it.
-    """
-    owner = [-1] * length
-
-    def claim(index: int) -> None:
-        start, end = encoding.offsets[index]
-        for char in range(start, min(end, length)):
-            if owner[char] < 0:
-                owner[char] = index
-
-    bare: list[int] = []
-    for index, (special, token) in enumerate(
-        zip(encoding.special_tokens_mask, encoding.tokens, strict=True)
-    ):
-        if special:
-            continue
-        if token == _METASPACE:
-            bare.append(index)
-        else:
-            claim(index)
-    for index in bare:
-        claim(index)
-    return owner
-
-
-def _token_of(owner: list[int], word: Word, n_tokens: int) -> int:
-    for char in range(word.start, word.end):
-        if 0 <= char < len(owner) and owner[char] >= 0:
-            return owner[char]
-    # Truncated away (or normalized to nothing): read the last real token.
-    return max(0, n_tokens - 2)
+    @classmethod
+    def from_features(cls, features: Features) -> Batch:
+        return cls(
+            torch.from_numpy(features.input_ids),
+            torch.from_numpy(features.attention_mask),
+            torch.from_numpy(features.word_tokens),
+            torch.from_numpy(features.word_mask),
+            torch.from_numpy(features.word_offsets),
+        )
 
 
 class JointNetwork(nn.Module):
@@ -195,7 +129,7 @@ class JointModel(NLUModel):
             len(slot_labels),
             settings.dropout,
         )
-        self.featurizer = Featurizer(backbone, settings.max_length)
+        self.featurizer = Featurizer(backbone.tokenizer, settings.max_length)
         self.device = torch.device("cpu")
 
     def to(self, device: torch.device) -> JointModel:
@@ -207,7 +141,7 @@ class JointModel(NLUModel):
         if not texts:
             return []
         words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
-        batch = self.featurizer.batch(texts, words).to(self.device)
+        batch = Batch.from_features(self.featurizer.batch(texts, words)).to(self.device)
         self.network.eval()
         with torch.inference_mode():
             intent_logits, slot_logits = self.network(batch)

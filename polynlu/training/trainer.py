@@ -38,7 +38,7 @@ from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model, read_config, write_config
-from polynlu.models.joint import JointModel, JointNetwork, JointSettings
+from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
 from polynlu.nlu import NLU
 from polynlu.text.spans import OUTSIDE
 from polynlu.training.config import TrainConfig
@@ -319,9 +319,10 @@ class JointTrainer:
             task = progress.add_task("train", total=len(batches), loss=float("nan"))
             for indices in batches:
                 examples = [train[i] for i in indices]
-                batch = model.featurizer.batch(
+                features = model.featurizer.batch(
                     [e.utt for e in examples], [e.words for e in examples]
-                ).to(device)
+                )
+                batch = Batch.from_features(features).to(device)
                 intent_target = torch.tensor(
                     [intent_index[e.intent] for e in examples], device=device
                 )

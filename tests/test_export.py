@@ -1,0 +1,82 @@
+"""Export to ONNX (float32 and int8) and run with onnxruntime alone: same answers, no torch."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polynlu import NLU
+from polynlu.data import MassiveData
+from polynlu.models.backbones.registry import TINY_BACKBONE
+from polynlu.models.export import export_onnx
+from polynlu.models.joint import JointModel
+from polynlu.models.onnx import OnnxModel
+from polynlu.training.config import TrainConfig
+from polynlu.training.trainer import JointTrainer
+
+TINY = Path(__file__).parent / "data" / "massive-tiny"
+TEXTS = [
+    ("wake me up at five am this friday", "en-US"),
+    ("明日の天気は", "ja-JP"),
+    ("spiel etwas jazz", "de-DE"),
+    ("关掉客厅的灯", "zh-CN"),
+    ("a", "en-US"),
+]
+
+
+@pytest.fixture(scope="module")
+def joint(tmp_path_factory: pytest.TempPathFactory) -> JointModel:
+    data = MassiveData(TINY)
+    train = data.read(["en-US", "ja-JP"], "train", show_progress=False).examples
+    dev = data.read(["en-US"], "dev", show_progress=False).examples
+    config = TrainConfig(backbone=TINY_BACKBONE, epochs=1, max_length=32, freeze_layers=0)
+    folder = tmp_path_factory.mktemp("export") / "joint"
+    return JointTrainer(config, folder, show_progress=False).fit(train, dev)
+
+
+def parse_all(nlu: NLU) -> list[Any]:
+    return nlu.parse_batch([t for t, _ in TEXTS], [loc for _, loc in TEXTS])
+
+
+def test_the_float_export_answers_as_the_model_does(joint: JointModel, tmp_path: Path) -> None:
+    exported = export_onnx(joint, tmp_path / "onnx")
+    assert isinstance(exported, OnnxModel)
+    reloaded = NLU.load(tmp_path / "onnx")
+    for mine, theirs in zip(parse_all(reloaded), parse_all(NLU(joint)), strict=True):
+        assert mine.intent == theirs.intent
+        assert mine.confidence == pytest.approx(theirs.confidence, abs=1e-4)
+        assert [(s.slot, s.start, s.end) for s in mine.slots] == [
+            (s.slot, s.start, s.end) for s in theirs.slots
+        ]
+    config = json.loads((tmp_path / "onnx" / "config.json").read_text())
+    assert config["kind"] == "onnx" and config["intents"] == joint.intents
+    assert config["parameters"] == joint.parameter_count()
+
+
+def test_the_int8_export_is_smaller_and_still_parses(joint: JointModel, tmp_path: Path) -> None:
+    export_onnx(joint, tmp_path / "float")
+    export_onnx(joint, tmp_path / "int8", quantize="int8")
+    size = (tmp_path / "int8" / "model.onnx").stat().st_size
+    assert size < (tmp_path / "float" / "model.onnx").stat().st_size / 2
+    for result in parse_all(NLU.load(tmp_path / "int8")):
+        assert 0 <= result.confidence <= 1
+        for slot in result.slots:
+            assert result.text[slot.start : slot.end] == slot.value
+
+
+def test_an_exported_model_runs_without_torch(joint: JointModel, tmp_path: Path) -> None:
+    export_onnx(joint, tmp_path / "onnx", quantize="int8")
+    script = (
+        "import sys, json\n"
+        "from polynlu import NLU\n"
+        f"nlu = NLU.load({str(tmp_path / 'onnx')!r})\n"
+        "result = nlu.parse('wake me up at five', 'en-US')\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+        "print(json.dumps(result.to_dict()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["text"] == "wake me up at five"
