@@ -1,4 +1,4 @@
-"""The ``polynlu`` command: data, train, evaluate, calibrate, export, parse, serve."""
+"""The ``polynlu`` command: data, train, evaluate, calibrate, distill, export, parse, serve."""
 
 from __future__ import annotations
 
@@ -379,6 +379,88 @@ def calibrate(
     write_config(model, config)
     console.print(table)
     console.print(f"Saved the calibration in {model / 'config.json'}")
+
+
+@app.command()
+def distill(
+    teacher: Annotated[Path, typer.Option(help="The trained joint model to learn from.")],
+    data: DataOption,
+    output: Annotated[Path, typer.Option(help="Folder for the student model.")],
+    unlabeled_locales: Annotated[
+        str, typer.Option(help="Locales whose train utterances (labels ignored) it learns on.")
+    ] = "all",
+    unlabeled_per_locale: Annotated[
+        int | None, typer.Option(min=1, help="At most this many unlabelled utterances a locale.")
+    ] = 1000,
+    layers: Annotated[int, typer.Option(min=1, help="Student encoder layers.")] = 4,
+    hidden: Annotated[
+        int | None, typer.Option(min=32, help="Student width (default: the teacher's).")
+    ] = None,
+    vocab_size: Annotated[
+        int | None, typer.Option(min=16, help="Sub-words kept (the most frequent).")
+    ] = 50_000,
+    temperature: Annotated[float, typer.Option(min=0.1, help="Softening of the teacher.")] = 2.0,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="Utterances per step.")] = 32,
+    learning_rate: Annotated[float, typer.Option(help="Encoder learning rate.")] = 2e-4,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoint.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    skip_invalid: SkipInvalid = False,
+    show_progress: ShowProgress = True,
+) -> None:
+    """Distil a teacher into a smaller student: pruned vocabulary, fewer layers, trained on
+    the teacher's soft labels for unlabelled utterances of every chosen locale, plus the gold
+    labels of the teacher's training locales."""
+    from polynlu.data.massive import cap_per_locale
+    from polynlu.models.base import load_model
+    from polynlu.models.joint import JointModel
+    from polynlu.training.distill import DistillTrainer, StudentSettings
+    from polynlu.training.trainer import resolve_device
+
+    loaded = load_model(teacher)
+    if not isinstance(loaded, JointModel):
+        raise PolynluError(f"{teacher} is a {loaded.kind} model; the teacher must be a joint model")
+    loaded.to(resolve_device(device))
+    labelled_locales = ",".join(loaded.train_locales)
+    _, labelled = _read(
+        data, labelled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    )
+    _, dev = _read(
+        data, labelled_locales, "dev", skip_invalid=skip_invalid, show_progress=show_progress
+    )
+    chosen, pool = _read(
+        data, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    )
+    unlabelled = cap_per_locale(
+        [e for e in pool if e.locale not in loaded.train_locales], unlabeled_per_locale, seed
+    )
+    config = TrainConfig(
+        backbone=loaded.backbone.name,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        freeze_layers=0,
+        seed=seed,
+        device=device,
+        max_length=loaded.settings.max_length,
+    )
+    student = StudentSettings(
+        layers=layers, hidden=hidden, vocab_size=vocab_size, temperature=temperature
+    )
+    console.print(
+        f"Distilling {teacher.name} ({loaded.parameter_count() / 1e6:.0f}M parameters) on "
+        f"{len(labelled):,} labelled utterances ({labelled_locales}) and {len(unlabelled):,} "
+        f"unlabelled ones from {len(chosen)} locales"
+    )
+    trainer = DistillTrainer(
+        loaded, student, config, output, show_progress=show_progress, console=console
+    )
+    model = trainer.fit(labelled, unlabelled, dev, resume=resume)
+    console.print(
+        f"Saved the student ({model.parameter_count() / 1e6:.1f}M parameters, "
+        f"{model.training.get('vocabulary', 0):,} sub-words) to {output}"
+    )
 
 
 @app.command()

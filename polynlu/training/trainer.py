@@ -109,6 +109,26 @@ def _restore_optimizer(
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
 
 
+def gold_loss(
+    intent_logits: torch.Tensor,
+    slot_logits: torch.Tensor,
+    examples: Sequence[Example],
+    intent_index: dict[str, int],
+    slot_index: dict[str, int],
+) -> torch.Tensor:
+    device = intent_logits.device
+    intent_target = torch.tensor([intent_index[e.intent] for e in examples], device=device)
+    slot_target = torch.full(slot_logits.shape[:2], _IGNORE, dtype=torch.long)
+    for row, example in enumerate(examples):
+        labels = [slot_index[label] for label in example.labels]
+        slot_target[row, : len(labels)] = torch.tensor(labels)
+    return nn.functional.cross_entropy(intent_logits, intent_target) + (
+        nn.functional.cross_entropy(
+            slot_logits.flatten(0, 1), slot_target.to(device).flatten(), ignore_index=_IGNORE
+        )
+    )
+
+
 class JointTrainer:
     """Trains a ``JointModel`` and writes it (the best epoch's) to ``output``."""
 
@@ -141,7 +161,7 @@ class JointTrainer:
         state: dict[str, Any] = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
         if resume and (checkpoint / "trainer_state.json").is_file():
             state = json.loads((checkpoint / "trainer_state.json").read_text("utf-8"))
-            if state["config"] != asdict(config):
+            if state["config"] != self.fingerprint():
                 raise PolynluError(
                     f"cannot resume from {checkpoint}: it was trained with another configuration"
                 )
@@ -323,21 +343,7 @@ class JointTrainer:
                     [e.utt for e in examples], [e.words for e in examples]
                 )
                 batch = Batch.from_features(features).to(device)
-                intent_target = torch.tensor(
-                    [intent_index[e.intent] for e in examples], device=device
-                )
-                slot_target = torch.full(batch.word_tokens.shape, _IGNORE, dtype=torch.long)
-                for row, example in enumerate(examples):
-                    labels = [slot_index[label] for label in example.labels]
-                    slot_target[row, : len(labels)] = torch.tensor(labels)
-                intent_logits, slot_logits = network(batch)
-                loss = nn.functional.cross_entropy(
-                    intent_logits, intent_target
-                ) + nn.functional.cross_entropy(
-                    slot_logits.flatten(0, 1),
-                    slot_target.to(device).flatten(),
-                    ignore_index=_IGNORE,
-                )
+                loss = self.loss(model, indices, examples, batch, intent_index, slot_index)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()  # type: ignore[no-untyped-call]
                 nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -346,6 +352,23 @@ class JointTrainer:
                 losses.append(loss.item())
                 progress.update(task, advance=1, loss=float(np.mean(losses[-50:])))
         return float(np.mean(losses))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must match for ``resume`` to continue a run."""
+        return asdict(self.config)
+
+    def loss(
+        self,
+        model: JointModel,
+        indices: Sequence[int],
+        examples: Sequence[Example],
+        batch: Batch,
+        intent_index: dict[str, int],
+        slot_index: dict[str, int],
+    ) -> torch.Tensor:
+        """Cross-entropy on the gold intent and on each word's gold slot label."""
+        intent_logits, slot_logits = model.network(batch)
+        return gold_loss(intent_logits, slot_logits, examples, intent_index, slot_index)
 
     def _evaluate(self, model: JointModel, dev: Sequence[Example]) -> dict[str, float]:
         predictions = predict(
@@ -375,7 +398,7 @@ class JointTrainer:
         (scratch / "scheduler.json").write_text(json.dumps(scheduler.state_dict()), "utf-8")
         save_file({"torch": torch.get_rng_state()}, str(scratch / "rng.safetensors"))
         (scratch / "trainer_state.json").write_text(
-            json.dumps({**state, "config": asdict(self.config)}, indent=2), "utf-8"
+            json.dumps({**state, "config": self.fingerprint()}, indent=2), "utf-8"
         )
         shutil.rmtree(folder, ignore_errors=True)
         scratch.rename(folder)

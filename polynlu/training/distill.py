@@ -1,0 +1,257 @@
+"""Teacher → student: distil a trained joint model into a smaller one.
+
+The student is the teacher cut down: its word-embedding matrix keeps only the sub-words the
+target languages use (``prune_vocabulary``; that matrix is most of the teacher's size) and its
+encoder keeps ``layers`` of the teacher's layers, evenly spaced, with the teacher's heads on top.
+It then learns from the teacher's temperature-scaled intent and slot distributions on unlabelled
+utterances of every target locale, and from the gold labels of the teacher's training locales.
+Training, dev selection (on the teacher's training locales only), checkpoints and ``resume`` are
+``JointTrainer``'s; only the model and the loss differ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, cast
+
+import numpy as np
+import torch
+from rich.progress import Progress
+from tokenizers import Tokenizer
+from torch import nn
+from transformers import AutoModel, PreTrainedModel
+
+from polynlu.data.massive import Example
+from polynlu.errors import PolynluError
+from polynlu.models.backbones.registry import Backbone
+from polynlu.models.joint import HEAD_MODULES, Batch, JointModel, JointSettings
+from polynlu.training.trainer import JointTrainer, gold_loss
+
+Logits = tuple[np.ndarray, np.ndarray]
+"""A teacher's intent logits and its per-word slot logits for one utterance."""
+
+
+@dataclass(frozen=True)
+class StudentSettings:
+    layers: int = 4
+    hidden: int | None = None
+    """None keeps the teacher's width (and its weights); another width starts from random."""
+    vocab_size: int | None = 50_000
+    """Most sub-words kept (the most frequent in the distillation texts); None keeps every one
+    the texts use."""
+    temperature: float = 2.0
+    gold_weight: float = 1.0
+    """Weight of the gold-label loss on the teacher's training locales."""
+
+
+def prune_vocabulary(
+    tokenizer: Tokenizer, texts: Iterable[str], max_size: int | None
+) -> tuple[Tokenizer, list[int]]:
+    """A tokenizer over the sub-words ``texts`` use (the most frequent ``max_size``, special
+    tokens always kept), and the teacher ids of its pieces in their new order.
+
+    For a Unigram model, dropping pieces that no text's best segmentation uses leaves those
+    segmentations unchanged, so the kept texts tokenize exactly as before.
+    """
+    spec = json.loads(tokenizer.to_str())
+    model = spec["model"]
+    if model.get("type") != "Unigram":
+        raise PolynluError(f"vocabulary pruning needs a Unigram tokenizer, not {model.get('type')}")
+    special = {token["id"] for token in spec.get("added_tokens", [])} | {model["unk_id"]}
+    counts: Counter[int] = Counter()
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == 4096:
+            counts.update(i for encoding in tokenizer.encode_batch(batch) for i in encoding.ids)
+            batch.clear()
+    counts.update(i for encoding in tokenizer.encode_batch(batch) for i in encoding.ids)
+    ranked = [i for i, _ in counts.most_common() if i not in special]
+    room = None if max_size is None else max(0, max_size - len(special))
+    keep = sorted(special | set(ranked[:room]))
+    new_id = {old: new for new, old in enumerate(keep)}
+    model["vocab"] = [model["vocab"][i] for i in keep]
+    model["unk_id"] = new_id[model["unk_id"]]
+    for token in spec.get("added_tokens", []):
+        token["id"] = new_id[token["id"]]
+    processor = spec.get("post_processor") or {}
+    for token in processor.get("special_tokens", {}).values():
+        token["ids"] = [new_id[i] for i in token["ids"]]
+    return Tokenizer.from_str(json.dumps(spec)), keep
+
+
+def student_encoder(
+    teacher: PreTrainedModel, keep: Sequence[int], layers: int, hidden: int | None
+) -> PreTrainedModel:
+    config = teacher.config.__class__(**teacher.config.to_dict())
+    teacher_layers = int(config.num_hidden_layers)
+    if not 1 <= layers <= teacher_layers:
+        raise PolynluError(f"the student needs 1 to {teacher_layers} layers, not {layers}")
+    config.num_hidden_layers = layers
+    config.vocab_size = len(keep)
+    same_width = hidden is None or hidden == config.hidden_size
+    if not same_width:
+        heads = max(1, hidden // 64) if hidden else 1
+        config.hidden_size, config.num_attention_heads = hidden, heads
+        config.intermediate_size = 4 * int(hidden or 0)
+    student: PreTrainedModel = AutoModel.from_config(config)  # type: ignore[no-untyped-call]
+    if not same_width:
+        return student
+    # Evenly spaced teacher layers, the first and the last included: 12 → 4 keeps 0, 4, 7, 11.
+    chosen = [round(i * (teacher_layers - 1) / max(1, layers - 1)) for i in range(layers)]
+    state = {}
+    for name, value in teacher.state_dict().items():
+        parts = name.split(".")
+        if "layer" in parts and parts[parts.index("layer") + 1].isdigit():
+            at = parts.index("layer") + 1
+            if int(parts[at]) not in chosen:
+                continue
+            parts[at] = str(chosen.index(int(parts[at])))
+        state[".".join(parts)] = value
+    embeddings = cast(torch.Tensor, teacher.get_input_embeddings().weight).detach()
+    word_key = next(k for k in state if k.endswith("word_embeddings.weight"))
+    state[word_key] = embeddings[torch.tensor(list(keep))].clone()
+    student.load_state_dict(state, strict=False)
+    return student
+
+
+class DistillTrainer(JointTrainer):
+    """``fit(labelled, unlabelled, dev)``: a student ``JointModel`` saved to ``output``."""
+
+    def __init__(self, teacher: JointModel, student: StudentSettings, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher
+        self.student = student
+        self._teacher_logits: list[Logits] = []
+        self._gold: list[bool] = []
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**super().fingerprint(), "student": asdict(self.student)}
+
+    def fit(  # type: ignore[override]
+        self,
+        labelled: Sequence[Example],
+        unlabelled: Sequence[Example],
+        dev: Sequence[Example],
+        *,
+        resume: bool = False,
+    ) -> JointModel:
+        texts = [*labelled, *unlabelled]
+        self._gold = [True] * len(labelled) + [False] * len(unlabelled)
+        self._teacher_logits = self._score_with_teacher(texts)
+        return super().fit(texts, dev, resume=resume)
+
+    def _score_with_teacher(
+        self, examples: Sequence[Example]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The teacher's intent and per-word slot logits, computed once for every epoch."""
+        teacher = self.teacher
+        network = teacher.network.eval()
+        order = sorted(range(len(examples)), key=lambda i: len(examples[i].utt))
+        logits: list[Logits | None] = [None] * len(examples)
+        size = self.config.eval_batch_size
+        with Progress(console=self.console, disable=not self.show_progress, transient=True) as bar:
+            task = bar.add_task("Teacher's soft labels", total=len(examples))
+            for start in range(0, len(order), size):
+                chosen = order[start : start + size]
+                batch = [examples[i] for i in chosen]
+                features = teacher.featurizer.batch(
+                    [e.utt for e in batch], [e.words for e in batch]
+                )
+                with torch.inference_mode():
+                    intents, slots = network(Batch.from_features(features).to(teacher.device))
+                for row, index in enumerate(chosen):
+                    words = len(batch[row].words)
+                    logits[index] = (
+                        intents[row].float().cpu().numpy(),
+                        slots[row, :words].float().cpu().numpy(),
+                    )
+                bar.advance(task, len(batch))
+        return [pair for pair in logits if pair is not None]
+
+    def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
+        teacher = self.teacher
+        tokenizer, keep = prune_vocabulary(
+            Tokenizer.from_str(teacher.featurizer.tokenizer.to_str()),
+            (e.utt for e in train),
+            self.student.vocab_size,
+        )
+        encoder = student_encoder(
+            teacher.backbone.encoder, keep, self.student.layers, self.student.hidden
+        )
+        student = JointModel(
+            backbone=Backbone(f"distilled:{teacher.backbone.name}", encoder, tokenizer),
+            intents=teacher.intents,
+            slot_labels=teacher.slot_labels,
+            settings=JointSettings(max_length=self.config.max_length, dropout=self.config.dropout),
+            train_locales=teacher.train_locales,
+            training={
+                "config": asdict(self.config),
+                "student": asdict(self.student),
+                "teacher": {
+                    "backbone": teacher.backbone.name,
+                    "parameters": teacher.parameter_count(),
+                    "train_locales": teacher.train_locales,
+                },
+                "train_examples": len(train),
+                "labelled_examples": sum(self._gold),
+                "vocabulary": len(keep),
+            },
+        )
+        if student.backbone.hidden_size == teacher.backbone.hidden_size:
+            for name in HEAD_MODULES:
+                module: nn.Module = getattr(student.network, name)
+                module.load_state_dict(getattr(teacher.network, name).state_dict())
+        if self.config.freeze_embeddings:
+            student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
+        return student.to(device)
+
+    def loss(
+        self,
+        model: JointModel,
+        indices: Sequence[int],
+        examples: Sequence[Example],
+        batch: Batch,
+        intent_index: dict[str, int],
+        slot_index: dict[str, int],
+    ) -> torch.Tensor:
+        device = batch.input_ids.device
+        t = self.student.temperature
+        intent_logits, slot_logits = model.network(batch)
+        teacher_intents = torch.from_numpy(
+            np.stack([self._teacher_logits[i][0] for i in indices])
+        ).to(device)
+        teacher_slots = torch.zeros_like(slot_logits)
+        mask = torch.zeros(slot_logits.shape[:2], dtype=torch.bool, device=device)
+        for row, i in enumerate(indices):
+            words = self._teacher_logits[i][1]
+            teacher_slots[row, : len(words)] = torch.from_numpy(words).to(device)
+            mask[row, : len(words)] = True
+        kl = nn.functional.kl_div
+        intent_kd = kl(
+            (intent_logits / t).log_softmax(-1),
+            (teacher_intents / t).log_softmax(-1),
+            log_target=True,
+            reduction="batchmean",
+        )
+        slot_kd = kl(
+            (slot_logits[mask] / t).log_softmax(-1),
+            (teacher_slots[mask] / t).log_softmax(-1),
+            log_target=True,
+            reduction="batchmean",
+        )
+        loss = (intent_kd + slot_kd) * t * t
+        gold = [row for row, i in enumerate(indices) if self._gold[i]]
+        if gold and self.student.gold_weight:
+            rows = torch.tensor(gold, device=device)
+            loss = loss + self.student.gold_weight * gold_loss(
+                intent_logits[rows],
+                slot_logits[rows],
+                [examples[row] for row in gold],
+                intent_index,
+                slot_index,
+            )
+        return loss

@@ -1,0 +1,125 @@
+"""Teacher → student on a tiny configuration: pruning, distilling, exporting, serving."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tokenizers import Tokenizer
+
+from polynlu import NLU
+from polynlu.data import MassiveData
+from polynlu.evaluation.evaluate import evaluate
+from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
+from polynlu.models.base import load_model
+from polynlu.models.export import export_onnx
+from polynlu.models.joint import JointModel
+from polynlu.training.config import TrainConfig
+from polynlu.training.distill import DistillTrainer, StudentSettings, prune_vocabulary
+from polynlu.training.trainer import JointTrainer
+
+TINY = Path(__file__).parent / "data" / "massive-tiny"
+CONFIG = TrainConfig(
+    backbone=TINY_BACKBONE, epochs=1, batch_size=16, max_length=32, freeze_layers=0
+)
+
+
+def test_a_pruned_vocabulary_tokenizes_its_texts_exactly_as_before() -> None:
+    tokenizer = load_backbone(TINY_BACKBONE).tokenizer
+    texts = ["wake me up at five am", "明日の天気は", "Wie wird das Wetter", "ตั้งนาฬิกาปลุก"]
+    pruned, keep = prune_vocabulary(Tokenizer.from_str(tokenizer.to_str()), texts, None)
+    assert len(keep) < 100 < tokenizer.get_vocab_size()
+    for text in texts:
+        before, after = tokenizer.encode(text), pruned.encode(text)
+        assert after.tokens == before.tokens and after.offsets == before.offsets
+        assert [keep[i] for i in after.ids] == before.ids
+    capped, kept = prune_vocabulary(Tokenizer.from_str(tokenizer.to_str()), texts, 12)
+    assert len(kept) == 12 and capped.encode("wake me up").tokens[0] == "<s>"
+
+
+@pytest.fixture(scope="module")
+def data() -> MassiveData:
+    return MassiveData(TINY)
+
+
+@pytest.fixture(scope="module")
+def teacher(data: MassiveData, tmp_path_factory: pytest.TempPathFactory) -> JointModel:
+    train = data.read(["en-US"], "train", show_progress=False).examples
+    dev = data.read(["en-US"], "dev", show_progress=False).examples
+    folder = tmp_path_factory.mktemp("teacher") / "teacher"
+    return JointTrainer(CONFIG, folder, show_progress=False).fit(train, dev)
+
+
+def test_distil_export_evaluate_and_serve(
+    data: MassiveData, teacher: JointModel, tmp_path: Path
+) -> None:
+    labelled = data.read(["en-US"], "train", show_progress=False).examples
+    unlabelled = data.read(["de-DE", "ja-JP", "zh-CN"], "train", show_progress=False).examples
+    dev = data.read(["en-US"], "dev", show_progress=False).examples
+    settings = StudentSettings(layers=1, vocab_size=2_000)
+    student = DistillTrainer(
+        teacher, settings, CONFIG, tmp_path / "student", show_progress=False
+    ).fit(labelled, unlabelled, dev)
+    assert student.network.encoder.config.num_hidden_layers == 1
+    assert student.parameter_count() < teacher.parameter_count() / 10
+    saved = load_model(tmp_path / "student")
+    assert isinstance(saved, JointModel) and saved.intents == teacher.intents
+    assert saved.training["student"]["layers"] == 1 and saved.training["vocabulary"] <= 2_000
+
+    export_onnx(saved, tmp_path / "int8", quantize="int8")
+    result = evaluate(
+        NLU.load(tmp_path / "int8"),
+        data.read(data.locales, "dev", show_progress=False).examples,
+        show_progress=False,
+    )
+    assert set(result.locales) == {"de-DE", "en-US", "ja-JP", "zh-CN"}
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "polynlu", "serve", str(tmp_path / "int8"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.post(
+                    f"http://127.0.0.1:{port}/v1/parse", json={"text": "明日の天気は"}, timeout=5
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json()["locale"] == "ja-JP"
+        info = httpx.get(f"http://127.0.0.1:{port}/v1/model").json()
+        assert info["kind"] == "onnx" and info["parameters"] == saved.parameter_count()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_resume_refuses_other_student_settings(
+    data: MassiveData, teacher: JointModel, tmp_path: Path
+) -> None:
+    labelled = data.read(["en-US"], "train", show_progress=False).examples
+    unlabelled = data.read(["de-DE"], "train", show_progress=False).examples
+    dev = data.read(["en-US"], "dev", show_progress=False).examples
+    folder = tmp_path / "student"
+    DistillTrainer(teacher, StudentSettings(layers=1), CONFIG, folder, show_progress=False).fit(
+        labelled, unlabelled, dev
+    )
+    state = json.loads((folder / "checkpoint" / "trainer_state.json").read_text())
+    assert state["config"]["student"]["layers"] == 1
+    from polynlu.errors import PolynluError
+
+    with pytest.raises(PolynluError, match="another configuration"):
+        DistillTrainer(teacher, StudentSettings(layers=2), CONFIG, folder, show_progress=False).fit(
+            labelled, unlabelled, dev, resume=True
+        )
