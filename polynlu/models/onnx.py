@@ -47,22 +47,28 @@ class OnnxModel(NLUModel):
             list(config["intents"]), list(config["slot_labels"]), list(config["train_locales"])
         )
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401  (checked here, used in set_threads)
             from tokenizers import Tokenizer
         except ImportError as error:
             raise PolynluError(
                 "an exported model needs onnxruntime: pip install onnxruntime"
             ) from error
+        self.folder = folder
+        self.config = config
+        self.set_threads(threads)
+        self.featurizer = Featurizer(
+            Tokenizer.from_file(str(folder / TOKENIZER_FILE)), int(config["joint"]["max_length"])
+        )
+
+    def set_threads(self, threads: int | None) -> None:
+        """Open the session with this many intra-op threads (None: onnxruntime's default)."""
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        self.folder = folder
-        self.config = config
         self.session = onnxruntime.InferenceSession(
-            str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
-        )
-        self.featurizer = Featurizer(
-            Tokenizer.from_file(str(folder / TOKENIZER_FILE)), int(config["joint"]["max_length"])
+            str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
 
     def score(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[UtteranceScores]:
