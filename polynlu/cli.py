@@ -302,8 +302,8 @@ def calibrate(
         float,
         typer.Option(min=0.0, max=1.0, help="Flag out_of_scope below this calibrated confidence."),
     ] = 0.5,
-    max_per_locale: Annotated[
-        int | None, typer.Option(min=1, help="Use at most this many utterances per locale.")
+    check_max_per_locale: Annotated[
+        int | None, typer.Option(min=1, help="Check on at most this many utterances a locale.")
     ] = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
@@ -323,7 +323,6 @@ def calibrate(
     fit_locales, examples = _read(
         data, chosen_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
-    examples = cap_per_locale(examples, max_per_locale)
     probabilities, labels = intent_probabilities(loaded, examples, show_progress=show_progress)
     if not len(labels):
         raise PolynluError(f"no {split} utterances with intents the model knows in {locales}")
@@ -353,7 +352,9 @@ def calibrate(
             data, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
         )
         check_probs, check_labels = intent_probabilities(
-            loaded, cap_per_locale(check_examples, max_per_locale), show_progress=show_progress
+            loaded,
+            cap_per_locale(check_examples, check_max_per_locale),
+            show_progress=show_progress,
         )
         scaled = calibration.apply(check_probs)
         check = {
