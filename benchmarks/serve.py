@@ -3,22 +3,27 @@
     python benchmarks/serve.py runs/zero-shot                # 30 s per concurrency level
     python benchmarks/serve.py runs/zero-shot --seconds 10 --concurrency 1,64
 
-Starts `polynlu serve MODEL` (one worker) on 127.0.0.1 and drives it with an async httpx
-client: each of N clients sends `POST /v1/parse` with a MASSIVE dev utterance (with its
-locale) and waits for the answer before sending the next. Client and server share the
-machine's cores, as they would on one box. Then it times `NLU.parse` in-process on one thread
-(batch 1) and `parse_batch` on two threads (batch 64). Writes benchmarks/results/serve.json.
+Starts `polynlu serve MODEL` (one worker) on 127.0.0.1 and drives it with N connections, each
+sending `POST /v1/parse` with a MASSIVE dev utterance (with its locale) and waiting for the
+answer before sending the next. The load generator is wrk (`apt-get install wrk`: C, one
+thread, so the server keeps most of the CPU) when it is installed, else an async httpx client.
+Client and server share the machine's cores, as they would on one box. Then it times
+`NLU.parse` in-process on one thread (batch 1) and `parse_batch` on two threads (batch 64).
+Writes benchmarks/results/serve.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,54 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+WRK_SCRIPT = """
+local bodies = {%s}
+local sent = 0
+request = function()
+  sent = sent + 1
+  return wrk.format("POST", "/v1/parse", {["Content-Type"] = "application/json"},
+                    bodies[(sent %% #bodies) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\nRESULT {"requests": %%d, "duration_us": %%d, "errors": %%d, "non_2xx": %%d, ' ..
+    '"p50_us": %%d, "p95_us": %%d, "p99_us": %%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def load_with_wrk(
+    url: str, requests: list[tuple[str, str]], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    bodies = [json.dumps({"text": t, "locale": loc}, ensure_ascii=False) for t, loc in requests]
+    assert not any("]==]" in body for body in bodies)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as f:
+        f.write(WRK_SCRIPT % ",".join(f"[==[{body}]==]" for body in bodies))
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:.0f}s", "--timeout", "10s",
+         "-s", f.name, url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    Path(f.name).unlink()
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    elapsed = result["duration_us"] / 1e6
+    return {
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 1),
+        "requests": result["requests"],
+        "errors": result["errors"] + result["non_2xx"],
+        "requests_per_s": round(result["requests"] / elapsed, 1),
+        "p50_ms": round(result["p50_us"] / 1000, 2),
+        "p95_ms": round(result["p95_us"] / 1000, 2),
+        "p99_ms": round(result["p99_us"] / 1000, 2),
+        "generator": "wrk",
+    }
 
 
 async def load(
@@ -84,6 +137,7 @@ async def load(
         "p50_ms": round(float(np.percentile(milliseconds, 50)), 2),
         "p95_ms": round(float(np.percentile(milliseconds, 95)), 2),
         "p99_ms": round(float(np.percentile(milliseconds, 99)), 2),
+        "generator": "httpx",
     }
 
 
@@ -152,13 +206,17 @@ def main() -> None:
         runs = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             console.print(f"concurrency {concurrency}: {args.seconds:.0f} s ...")
-            runs.append(asyncio.run(load(url, requests, concurrency, args.seconds)))
+            if shutil.which("wrk"):
+                runs.append(load_with_wrk(url, requests, concurrency, args.seconds))
+            else:
+                runs.append(asyncio.run(load(url, requests, concurrency, args.seconds)))
     finally:
         server.terminate()
         server.wait(timeout=30)
     local = in_process(args.model, requests)
 
-    table = Table(title=f"HTTP load on 127.0.0.1, {args.model.name}, 1 worker")
+    generator = runs[0]["generator"] if runs else "none"
+    table = Table(title=f"HTTP load on 127.0.0.1, {args.model.name}, 1 worker ({generator})")
     for column in ("concurrency", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
         table.add_column(column, justify="right")
     for run in runs:
