@@ -50,6 +50,7 @@ from polynlu.types import Interpretation
 
 SETTINGS_ENVIRONMENT = "POLYNLU_SERVE_SETTINGS"
 PROBLEM_JSON = "application/problem+json"
+LOCALE_MESSAGE = "is not a locale code such as en-US, de-DE or zh-Hant-TW"
 ROUTES = ("/v1/parse", "/v1/parse/batch", "/v1/health", "/v1/model", "/metrics")
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
@@ -183,7 +184,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         name=reference.name,
         version=reference.version,
         kind=nlu.model.kind,
-        backbone=config.get("backbone"),
+        backbone=config.get("backbone") or config.get("exported_from", {}).get("backbone"),
         intents=nlu.model.intents,
         slot_types=nlu.model.slot_types,
         train_locales=nlu.model.train_locales,
@@ -309,7 +310,9 @@ def create_app(settings: ServeSettings) -> FastAPI:
             FieldError(
                 field=field_path(e.get("loc", ())),
                 # Never echo the input: it may hold what cannot be encoded (surrogates).
-                message=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+                message=LOCALE_MESSAGE
+                if e.get("type") == "string_pattern_mismatch"
+                else str(e.get("msg", "invalid")).removeprefix("Value error, "),
             )
             for e in found
         ]
