@@ -29,15 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from zero_shot import SHARED
 
-SKIPPED_FOLDERS = {"checkpoint", "checkpoint.partial", "eval"}
-
-
-def model_bytes(folder: Path) -> int:
-    return sum(
-        path.stat().st_size
-        for path in folder.rglob("*")
-        if path.is_file() and not SKIPPED_FOLDERS & set(path.relative_to(folder).parts)
-    )
+from polynlu.models.base import model_size_bytes
 
 
 def measure(folder: Path, data: str) -> dict[str, Any]:
@@ -130,7 +122,7 @@ def main() -> None:
                 "model": str(folder),
                 "kind": config["kind"],
                 "quantization": config.get("quantization"),
-                "size_mib": round(model_bytes(folder) / 2**20, 1),
+                "size_mib": round(model_size_bytes(folder) / 2**20, 1),
                 **json.loads(timed.stdout.strip().splitlines()[-1]),
                 **scores,
             }

@@ -112,6 +112,19 @@ def base_config(model: NLUModel, **extra: Any) -> dict[str, Any]:
     }
 
 
+NOT_THE_MODEL = frozenset({"checkpoint", "checkpoint.partial", "eval"})
+"""Folders a model folder may also hold: training checkpoints and evaluation reports."""
+
+
+def model_size_bytes(folder: Path) -> int:
+    """Bytes of the model's own files, checkpoints and evaluation reports left out."""
+    return sum(
+        path.stat().st_size
+        for path in folder.rglob("*")
+        if path.is_file() and not NOT_THE_MODEL & set(path.relative_to(folder).parts)
+    )
+
+
 def write_config(folder: Path, config: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps(config, indent=2, ensure_ascii=False)

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polynlu import __version__
-from polynlu.models.base import CONFIG_FILE
+from polynlu.models.base import CONFIG_FILE, model_size_bytes
 from polynlu.nlu import NLU
 from polynlu.serving.batching import MicroBatcher
 from polynlu.serving.metrics import MetricsMiddleware, ServiceMetrics
@@ -151,10 +151,6 @@ def model_reference(folder: Path) -> ModelRef:
     return ModelRef(name=folder.resolve().name, version=digest)
 
 
-def _folder_size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
 def to_response(result: Interpretation, model: ModelRef, started: float) -> ParseResponse:
     return ParseResponse(
         text=result.text,
@@ -189,7 +185,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         slot_types=nlu.model.slot_types,
         train_locales=nlu.model.train_locales,
         parameters=nlu.model.parameter_count(),
-        size_bytes=_folder_size(folder),
+        size_bytes=model_size_bytes(folder),
         calibration=CalibrationOut(
             temperature=nlu.model.calibration.temperature,
             out_of_scope_threshold=nlu.model.calibration.out_of_scope_threshold,
