@@ -33,9 +33,8 @@ from polynlu.models.base import model_size_bytes
 
 
 def measure(folder: Path, data: str) -> dict[str, Any]:
-    """Runs in its own process: load, time, report peak memory."""
-    import torch
-
+    """Runs in its own process: load, time, report peak memory. An exported model never
+    imports PyTorch here, so its peak memory is that of the slim runtime."""
     from polynlu import NLU
     from polynlu.data import MassiveData
     from polynlu.data.massive import cap_per_locale
@@ -43,15 +42,18 @@ def measure(folder: Path, data: str) -> dict[str, Any]:
 
     dataset = MassiveData(data)
     examples = cap_per_locale(
-        dataset.read(dataset.locales, "dev", show_progress=False).examples, 10
+        dataset.read(dataset.locales, "dev", show_progress=False).examples, 20
     )
     examples.sort(key=lambda e: hash(e.utt) % 9973)
     nlu = NLU.load(folder, detect_language=False)
 
     def threads(n: int) -> None:
-        torch.set_num_threads(n)
         if isinstance(nlu.model, OnnxModel):
             nlu.model.set_threads(n)
+        else:
+            import torch
+
+            torch.set_num_threads(n)
 
     threads(1)
     for e in examples[:30]:
@@ -62,7 +64,7 @@ def measure(folder: Path, data: str) -> dict[str, Any]:
         nlu.parse(e.utt, e.locale)
         single.append((time.perf_counter() - started) * 1000)
     threads(2)
-    batches = [examples[i : i + 64] for i in range(0, len(examples) - 63, 64)]
+    batches = [examples[i : i + 64] for i in range(0, len(examples), 64)]
     nlu.parse_batch([e.utt for e in batches[0]], [e.locale for e in batches[0]])
     started = time.perf_counter()
     for batch in batches:
