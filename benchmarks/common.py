@@ -39,12 +39,6 @@ def environment() -> dict[str, Any]:
     from polynlu import __version__
 
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    try:
-        import torch
-
-        gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
-    except ImportError:
-        gpu = None
     return {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
@@ -54,7 +48,6 @@ def environment() -> dict[str, Any]:
             "cpu": _cpu_model(),
             "cores": os.cpu_count(),
             "memory_gib": round(memory, 1),
-            "gpu": gpu,
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
@@ -67,10 +60,22 @@ def environment() -> dict[str, Any]:
 STARTED = environment()
 
 
+def _gpu() -> str | None:
+    """The GPU a benchmark used, if it imported PyTorch and CUDA was there (never imports
+    PyTorch itself: an exported model's benchmark must not pay for it)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    name: str = torch.cuda.get_device_name()
+    return name
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({**STARTED, **payload}, indent=2) + "\n", "utf-8")
+    machine = {**STARTED["machine"], "gpu": _gpu()}
+    result = {**STARTED, "machine": machine, **payload}
+    path.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     return path
 
 
