@@ -1,4 +1,4 @@
-"""The HTTP service: ``create_app(model_folder)`` → a FastAPI app that parses utterances.
+"""The HTTP service: ``create_app(ServeSettings(model=DIR))`` → a FastAPI app that parses.
 
 Routes: ``POST /v1/parse``, ``POST /v1/parse/batch``, ``GET /v1/health``, ``GET /v1/model``,
 ``GET /metrics``. Every refusal is an RFC 9457 problem (``application/problem+json``) that
