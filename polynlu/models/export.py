@@ -89,7 +89,7 @@ def export_onnx(model: JointModel, output: Path, *, quantize: str | None = None)
             quantize_dynamic(plain, output / ONNX_FILE, weight_type=QuantType.QInt8)
         else:
             plain.replace(output / ONNX_FILE)
-    model.featurizer.tokenizer.save(str(output / TOKENIZER_FILE))
+    model.featurizer.tokenizer.save(str(output / TOKENIZER_FILE), pretty=False)
     config: dict[str, Any] = base_config(
         model,
         slot_labels=model.slot_labels,
