@@ -97,7 +97,10 @@ def student_encoder(
         heads = max(1, hidden // 64) if hidden else 1
         config.hidden_size, config.num_attention_heads = hidden, heads
         config.intermediate_size = 4 * int(hidden or 0)
-    student: PreTrainedModel = AutoModel.from_config(config)  # type: ignore[no-untyped-call]
+    try:  # BERT-like encoders: no pooler, as the teacher was loaded (the heads do not use it)
+        student: PreTrainedModel = AutoModel.from_config(config, add_pooling_layer=False)  # type: ignore[no-untyped-call]
+    except TypeError:
+        student = AutoModel.from_config(config)  # type: ignore[no-untyped-call]
     if not same_width:
         return student
     # Evenly spaced teacher layers, the first and the last included: 12 → 4 keeps 0, 4, 7, 11.
