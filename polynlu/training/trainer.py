@@ -298,7 +298,8 @@ class JointTrainer:
                 heads.append(parameter)
                 continue
             depth = _depth(name.removeprefix("encoder."))
-            scale = config.layer_decay ** (layers + 1 - (layers + 1 if depth is None else depth))
+            below_top = 0 if depth is None else layers + 1 - depth  # the pooler counts as top
+            scale = config.layer_decay**below_top
             decay = config.weight_decay if parameter.ndim >= 2 else 0.0
             groups.setdefault((config.learning_rate * scale, decay), []).append(parameter)
         return torch.optim.AdamW(
