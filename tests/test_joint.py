@@ -132,3 +132,16 @@ def test_frozen_lower_layers_keep_their_pretrained_weights(
     for name in layer0:
         torch.testing.assert_close(tuned[name].cpu(), pretrained[name])
     assert any(not torch.equal(tuned[name].cpu(), pretrained[name]) for name in layer1)
+
+
+def test_layer_decay_scales_the_learning_rate_by_depth(
+    splits: tuple[list[Any], list[Any]], tmp_path: Path
+) -> None:
+    config = TrainConfig(**{**CONFIG.__dict__, "layer_decay": 0.5, "freeze_embeddings": False})
+    trainer = JointTrainer(config, tmp_path, show_progress=False)
+    model = trainer._build_model(splits[0], torch.device("cpu"))
+    optimizer = trainer._optimizer(model.network)
+    rates = sorted({group["lr"] for group in optimizer.param_groups})
+    lr = config.learning_rate
+    # 2 layers: embeddings at lr·0.5³, layer 0 at lr·0.5², layer 1 at lr·0.5; heads at their own.
+    assert rates == sorted({lr * 0.125, lr * 0.25, lr * 0.5, config.head_learning_rate})
