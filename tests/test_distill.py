@@ -1,10 +1,8 @@
 """Teacher → student on a tiny configuration: pruning, distilling, exporting, serving."""
 
 import json
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -55,7 +53,10 @@ def teacher(data: MassiveData, tmp_path_factory: pytest.TempPathFactory) -> Join
 
 
 def test_distil_export_evaluate_and_serve(
-    data: MassiveData, teacher: JointModel, tmp_path: Path
+    data: MassiveData,
+    teacher: JointModel,
+    tmp_path: Path,
+    serve_command: Callable[[Path], AbstractContextManager[str]],
 ) -> None:
     labelled = data.read(["en-US"], "train", show_progress=False).examples
     unlabelled = data.read(["de-DE", "ja-JP", "zh-CN"], "train", show_progress=False).examples
@@ -78,31 +79,11 @@ def test_distil_export_evaluate_and_serve(
     )
     assert set(result.locales) == {"de-DE", "en-US", "ja-JP", "zh-CN"}
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "polynlu", "serve", str(tmp_path / "int8"), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                answer = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/parse", json={"text": "明日の天気は"}, timeout=5
-                )
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "no server"
-                time.sleep(0.2)
+    with serve_command(tmp_path / "int8") as url:
+        answer = httpx.post(f"{url}/v1/parse", json={"text": "明日の天気は"}, timeout=5)
         assert answer.status_code == 200 and answer.json()["locale"] == "ja-JP"
-        info = httpx.get(f"http://127.0.0.1:{port}/v1/model").json()
+        info = httpx.get(f"{url}/v1/model").json()
         assert info["kind"] == "onnx" and info["parameters"] == saved.parameter_count()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_resume_refuses_other_student_settings(

@@ -4,12 +4,10 @@ model trained in the fixture."""
 import asyncio
 import json
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
+from conftest import free_port
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -33,13 +32,6 @@ from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
 
 TINY = Path(__file__).parent / "data" / "massive-tiny"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -263,33 +255,16 @@ def test_out_of_scope_threshold_can_be_set_at_serve_time(model_folder: Path) -> 
         assert http.get("/v1/model").json()["calibration"]["out_of_scope_threshold"] == 1.0
 
 
-def test_the_serve_command_starts_a_server(model_folder: Path) -> None:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "polynlu", "serve", str(model_folder), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError("polynlu serve did not answer") from None
-                time.sleep(0.2)
-        assert health.json()["status"] == "ok"
+def test_the_serve_command_starts_a_server(
+    model_folder: Path, serve_command: Callable[[Path], AbstractContextManager[str]]
+) -> None:
+    with serve_command(model_folder) as url:
+        assert httpx.get(f"{url}/v1/health").json()["status"] == "ok"
         parsed = httpx.post(
-            f"http://127.0.0.1:{port}/v1/parse/batch",
+            f"{url}/v1/parse/batch",
             json={"items": [{"text": "turn the lights off", "locale": "en-US"}]},
         )
         assert parsed.status_code == 200 and parsed.json()["items"][0]["intent"]
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 # Fuzzing from the OpenAPI schema: schemathesis generates requests for every operation, both
