@@ -80,6 +80,11 @@ class NLUModel(ABC):
         ]
 
     @abstractmethod
+    def set_threads(self, threads: int | None) -> None:
+        """Compute with this many intra-op threads (None: the runtime's default). Serving
+        sets it per worker, so that workers × threads matches the cores."""
+
+    @abstractmethod
     def parameter_count(self) -> int:
         """Numbers in the model (weights of every tensor, frozen ones included)."""
 

@@ -237,6 +237,9 @@ class BaselineModel(NLUModel):
             for row, (sentence, end) in enumerate(zip(words, ends, strict=True))
         ]
 
+    def set_threads(self, threads: int | None) -> None:
+        """Nothing to set: hashing and a sparse dot product run on one thread."""
+
     def parameter_count(self) -> int:
         return sum(int(tensor.size) for tensor in self._tensors.values())
 

@@ -152,6 +152,11 @@ class JointModel(NLUModel):
             for row, sentence in enumerate(words)
         ]
 
+    def set_threads(self, threads: int | None) -> None:
+        # PyTorch's intra-op pool is per process, so this is too; None keeps the current one.
+        if threads:
+            torch.set_num_threads(threads)
+
     def parameter_count(self) -> int:
         return sum(parameter.numel() for parameter in self.network.parameters())
 
