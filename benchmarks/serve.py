@@ -2,11 +2,13 @@
 
     python benchmarks/serve.py runs/zero-shot                # 30 s per concurrency level
     python benchmarks/serve.py runs/zero-shot --seconds 10 --concurrency 1,64
+    python benchmarks/serve.py runs/zero-shot-int8 --workers 2 --threads 1
 
-Starts `polynlu serve MODEL` (one worker) on 127.0.0.1 and drives it with N connections, each
-sending `POST /v1/parse` with a MASSIVE dev utterance (with its locale) and waiting for the
-answer before sending the next. The load generator is wrk (`apt-get install wrk`: C, one
-thread, so the server keeps most of the CPU) when it is installed, else an async httpx client.
+Starts `polynlu serve MODEL [--workers W --threads T]` on 127.0.0.1 and drives it with N
+connections, each sending `POST /v1/parse` with a MASSIVE dev utterance (with its locale) and
+waiting for the answer before sending the next. The load generator is wrk (`apt-get install
+wrk`: C, one thread, so the server keeps most of the CPU) when it is installed, else an async
+httpx client.
 Client and server share the machine's cores, as they would on one box. Then it times
 `NLU.parse` in-process on one thread (batch 1) and `parse_batch` on two threads (batch 64).
 Writes benchmarks/results/serve.json.
@@ -142,12 +144,10 @@ async def load(
 
 
 def in_process(model: Path, requests: list[tuple[str, str]]) -> dict[str, Any]:
-    import torch
-
     from polynlu import NLU
 
     nlu = NLU.load(model)
-    torch.set_num_threads(1)
+    nlu.model.set_threads(1)
     for text, locale in requests[:50]:
         nlu.parse(text, locale)
     single = []
@@ -155,7 +155,7 @@ def in_process(model: Path, requests: list[tuple[str, str]]) -> dict[str, Any]:
         started = time.perf_counter()
         nlu.parse(text, locale)
         single.append((time.perf_counter() - started) * 1000)
-    torch.set_num_threads(2)
+    nlu.model.set_threads(2)
     batches = [requests[i : i + 64] for i in range(0, min(len(requests), 64 * 40), 64)]
     nlu.parse_batch([t for t, _ in batches[0]], [loc for _, loc in batches[0]])
     started = time.perf_counter()
@@ -179,6 +179,9 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--per-locale", type=int, default=40, help="dev utterances per locale")
     parser.add_argument("--name", default="serve")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, help="model threads per worker (serve's default)")
+    parser.add_argument("--micro-batch-wait-ms", type=float, help="(serve's default)")
     args = parser.parse_args()
     console = Console()
     requests = utterances(args.data, args.per_locale)
@@ -187,11 +190,17 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "polynlu", "serve", str(args.model), "--port", str(port),
-         "--log-level", "warning"],
-        env={**os.environ},
-    )  # fmt: skip
+    options = {
+        "--workers": args.workers,
+        "--threads": args.threads,
+        "--micro-batch-wait-ms": args.micro_batch_wait_ms,
+    }
+    command = [sys.executable, "-m", "polynlu", "serve", str(args.model), "--port", str(port),
+               "--log-level", "warning"]  # fmt: skip
+    for option, value in options.items():
+        if value is not None:
+            command += [option, str(value)]
+    server = subprocess.Popen(command, env={**os.environ})
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -216,7 +225,8 @@ def main() -> None:
     local = in_process(args.model, requests)
 
     generator = runs[0]["generator"] if runs else "none"
-    table = Table(title=f"HTTP load on 127.0.0.1, {args.model.name}, 1 worker ({generator})")
+    server_options = " ".join(f"{o} {v}" for o, v in options.items() if v is not None)
+    table = Table(title=f"HTTP load on 127.0.0.1, {args.model.name} {server_options} ({generator})")
     for column in ("concurrency", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
         table.add_column(column, justify="right")
     for run in runs:
@@ -239,6 +249,7 @@ def main() -> None:
         {
             "benchmark": "serve",
             "model": str(args.model),
+            "server": {o.lstrip("-").replace("-", "_"): v for o, v in options.items()},
             "utterances": len(requests),
             "load": runs,
             "in_process": local,

@@ -559,6 +559,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
     workers: Annotated[int, typer.Option(min=1, help="Processes, each with its own model.")] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Model threads per worker (default: the cores over the workers)."),
+    ] = None,
     max_text_chars: Annotated[int, typer.Option(min=1, help="Longest utterance accepted.")] = 2000,
     max_batch_items: Annotated[
         int, typer.Option(min=1, help="Most items in one /v1/parse/batch request.")
@@ -569,7 +573,7 @@ def serve(
     ] = 64,
     micro_batch_wait_ms: Annotated[
         float, typer.Option(min=0.0, help="How long a request waits to share a model call.")
-    ] = 2.0,
+    ] = 0.0,
     out_of_scope_threshold: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Override the model's out-of-scope threshold."),
@@ -580,10 +584,9 @@ def serve(
     /v1/model, /metrics; OpenAPI at /docs."""
     import os
 
-    import uvicorn
-
     from polynlu.models.base import read_config
-    from polynlu.serving.app import SETTINGS_ENVIRONMENT, ServeSettings
+    from polynlu.serving.app import ServeSettings
+    from polynlu.serving.server import run_server
 
     read_config(model)  # a clear error now, rather than one per worker
     settings = ServeSettings(
@@ -594,16 +597,10 @@ def serve(
         micro_batch=micro_batch,
         micro_batch_wait_ms=micro_batch_wait_ms,
         out_of_scope_threshold=out_of_scope_threshold,
+        # Workers × threads beyond the cores only adds contention.
+        threads=threads or max(1, len(os.sched_getaffinity(0)) // workers),
     )
-    os.environ[SETTINGS_ENVIRONMENT] = settings.to_environment()
-    uvicorn.run(
-        "polynlu.serving.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-    )
+    run_server(settings, host=host, port=port, workers=workers, log_level=log_level)
 
 
 def main() -> None:

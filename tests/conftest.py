@@ -35,11 +35,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_serve_command(model: Path) -> Iterator[str]:
-    """`polynlu serve MODEL` in its own process; yields its URL once /v1/health answers."""
+def running_serve_command(model: Path, *options: str) -> Iterator[str]:
+    """`polynlu serve MODEL [OPTIONS]` in its own process; yields its URL once /v1/health
+    answers."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "polynlu", "serve", str(model), "--port", str(port)],
+        [sys.executable, "-m", "polynlu", "serve", str(model), "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -61,5 +62,5 @@ def running_serve_command(model: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def serve_command() -> Callable[[Path], AbstractContextManager[str]]:
+def serve_command() -> Callable[..., AbstractContextManager[str]]:
     return running_serve_command

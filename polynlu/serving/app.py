@@ -71,10 +71,13 @@ class ServeSettings:
     max_body_bytes: int = 1_000_000
     micro_batch: int = 64
     """Most utterances in one model call."""
-    micro_batch_wait_ms: float = 2.0
-    """How long the first request of a micro-batch waits for company."""
+    micro_batch_wait_ms: float = 0.0
+    """How long the first request of a micro-batch waits for company (requests that arrive
+    while the model is busy batch up anyway)."""
     out_of_scope_threshold: float | None = None
     """Overrides the model's calibrated threshold."""
+    threads: int | None = None
+    """Intra-op threads for the model in each worker (None: the runtime's default)."""
     detect_language: bool = True
 
     def to_environment(self) -> str:
@@ -170,6 +173,7 @@ def to_response(result: Interpretation, model: ModelRef, started: float) -> Pars
 def create_app(settings: ServeSettings) -> FastAPI:
     folder = Path(settings.model)
     nlu = NLU.load(folder, detect_language=settings.detect_language)
+    nlu.model.set_threads(settings.threads)
     if settings.out_of_scope_threshold is not None:
         nlu.model.calibration = replace(
             nlu.model.calibration, out_of_scope_threshold=settings.out_of_scope_threshold
