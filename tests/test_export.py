@@ -74,6 +74,10 @@ def test_an_exported_model_runs_without_torch(joint: JointModel, tmp_path: Path)
         "from polynlu import NLU\n"
         f"nlu = NLU.load({str(tmp_path / 'onnx')!r})\n"
         "result = nlu.parse('wake me up at five', 'en-US')\n"
+        "import polynlu.cli\n"
+        "from polynlu.evaluation.evaluate import evaluate\n"
+        "from polynlu.serving.app import ServeSettings, create_app\n"
+        f"create_app(ServeSettings(model={str(tmp_path / 'onnx')!r}))\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
         "print(json.dumps(result.to_dict()))\n"
     )
