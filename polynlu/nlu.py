@@ -9,6 +9,7 @@ from pathlib import Path
 from polynlu.errors import PolynluError
 from polynlu.langid import LanguageIdentifier, language_of
 from polynlu.models.base import NLUModel, load_model
+from polynlu.text.batches import map_by_length
 from polynlu.types import Interpretation
 
 
@@ -62,16 +63,12 @@ class NLU:
             chosen_locales.append(detected.locale if detected else None)
             sources.append("detected" if detected else None)
         # Utterances of similar length share a model call: less padding, more throughput.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        found: list[Interpretation | None] = [None] * len(texts)
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            answers = self.model.predict(
-                [texts[i] for i in chosen], [chosen_locales[i] for i in chosen]
-            )
-            for index, answer in zip(chosen, answers, strict=True):
-                found[index] = answer
-        results = [result for result in found if result is not None]
+        results = map_by_length(
+            list(zip(texts, chosen_locales, strict=True)),
+            lambda pairs: self.model.predict([t for t, _ in pairs], [loc for _, loc in pairs]),
+            length=lambda pair: len(pair[0]),
+            batch_size=batch_size,
+        )
         return [
             replace(
                 result,

@@ -17,6 +17,7 @@ from polynlu.data.massive import Example
 from polynlu.evaluation.metrics import Scores, score
 from polynlu.models.base import NLUModel
 from polynlu.nlu import NLU
+from polynlu.text.batches import map_by_length
 from polynlu.text.spans import Span, labels_from_spans
 from polynlu.types import Interpretation
 
@@ -98,21 +99,18 @@ def predict(
 ) -> list[Prediction]:
     """Parse every example; batches hold utterances of similar length (less padding for
     neural models), and the predictions come back in the examples' order."""
-    order = sorted(range(len(examples)), key=lambda i: len(examples[i].utt))
-    interpretations: list[Interpretation | None] = [None] * len(examples)
     with Progress(disable=not show_progress) as progress:
         task = progress.add_task("Parsing", total=len(examples))
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            batch = [examples[i] for i in chosen]
-            results = nlu.parse_batch([e.utt for e in batch], [e.locale for e in batch])
-            for index, result in zip(chosen, results, strict=True):
-                interpretations[index] = result
-            progress.advance(task, len(batch))
+        interpretations = map_by_length(
+            examples,
+            lambda batch: nlu.parse_batch([e.utt for e in batch], [e.locale for e in batch]),
+            length=lambda example: len(example.utt),
+            batch_size=batch_size,
+            advance=lambda done: progress.advance(task, done),
+        )
     return [
         Prediction(example, interpretation)
         for example, interpretation in zip(examples, interpretations, strict=True)
-        if interpretation is not None
     ]
 
 
@@ -153,14 +151,18 @@ def intent_probabilities(
     """Uncalibrated intent probabilities, one row per example whose intent the model knows,
     and the index of that gold intent: what calibration is fitted and checked on."""
     index = {intent: i for i, intent in enumerate(model.intents)}
-    known = sorted((e for e in examples if e.intent in index), key=lambda e: len(e.utt))
-    rows: list[np.ndarray] = []
+    known = [e for e in examples if e.intent in index]
     with Progress(disable=not show_progress) as progress:
         task = progress.add_task("Scoring intents", total=len(known))
-        for start in range(0, len(known), batch_size):
-            batch = known[start : start + batch_size]
-            scores = model.score([e.utt for e in batch], [e.locale for e in batch])
-            rows.extend(s.intent_probs for s in scores)
-            progress.advance(task, len(batch))
+        rows = map_by_length(
+            known,
+            lambda batch: [
+                s.intent_probs
+                for s in model.score([e.utt for e in batch], [e.locale for e in batch])
+            ],
+            length=lambda example: len(example.utt),
+            batch_size=batch_size,
+            advance=lambda done: progress.advance(task, done),
+        )
     labels = np.array([index[e.intent] for e in known], dtype=np.int64)
     return (np.stack(rows) if rows else np.zeros((0, len(index)))), labels

@@ -28,6 +28,7 @@ from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone
 from polynlu.models.joint import HEAD_MODULES, Batch, JointModel, JointSettings
+from polynlu.text.batches import map_by_length
 from polynlu.training.trainer import JointTrainer, gold_loss
 
 Logits = tuple[np.ndarray, np.ndarray]
@@ -153,27 +154,28 @@ class DistillTrainer(JointTrainer):
         """The teacher's intent and per-word slot logits, computed once for every epoch."""
         teacher = self.teacher
         network = teacher.network.eval()
-        order = sorted(range(len(examples)), key=lambda i: len(examples[i].utt))
-        logits: list[Logits | None] = [None] * len(examples)
-        size = self.config.eval_batch_size
+
+        def score(batch: list[Example]) -> list[Logits]:
+            features = teacher.featurizer.batch([e.utt for e in batch], [e.words for e in batch])
+            with torch.inference_mode():
+                intents, slots = network(Batch.from_features(features).to(teacher.device))
+            return [
+                (
+                    intents[row].float().cpu().numpy(),
+                    slots[row, : len(example.words)].float().cpu().numpy(),
+                )
+                for row, example in enumerate(batch)
+            ]
+
         with Progress(console=self.console, disable=not self.show_progress, transient=True) as bar:
             task = bar.add_task("Teacher's soft labels", total=len(examples))
-            for start in range(0, len(order), size):
-                chosen = order[start : start + size]
-                batch = [examples[i] for i in chosen]
-                features = teacher.featurizer.batch(
-                    [e.utt for e in batch], [e.words for e in batch]
-                )
-                with torch.inference_mode():
-                    intents, slots = network(Batch.from_features(features).to(teacher.device))
-                for row, index in enumerate(chosen):
-                    words = len(batch[row].words)
-                    logits[index] = (
-                        intents[row].float().cpu().numpy(),
-                        slots[row, :words].float().cpu().numpy(),
-                    )
-                bar.advance(task, len(batch))
-        return [pair for pair in logits if pair is not None]
+            return map_by_length(
+                examples,
+                score,
+                length=lambda example: len(example.utt),
+                batch_size=self.config.eval_batch_size,
+                advance=lambda done: bar.advance(task, done),
+            )
 
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
         teacher = self.teacher
