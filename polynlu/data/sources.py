@@ -19,13 +19,13 @@ from pathlib import Path, PurePosixPath
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    Progress,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 
 from polynlu.errors import PolynluError
+from polynlu.progress import LoggedProgress
 
 MASSIVE_URL = (
     "https://amazon-massive-nlu-dataset.s3.amazonaws.com/amazon-massive-dataset-1.1.tar.gz"
@@ -158,7 +158,7 @@ def download(url: str, target: Path, *, show_progress: bool = True) -> Path:
         with (
             urllib.request.urlopen(url, timeout=60) as response,
             partial.open("wb") as sink,
-            Progress(*columns, disable=not show_progress) as progress,
+            LoggedProgress(*columns, disable=not show_progress) as progress,
         ):
             length = response.headers.get("Content-Length")
             task = progress.add_task(f"Downloading {target.name}", total=int(length or 0) or None)

@@ -9,7 +9,6 @@ from statistics import fmean
 from typing import Any
 
 import numpy as np
-from rich.progress import Progress
 
 from polynlu.data.annotation import format_annotation
 from polynlu.data.locales import GROUPINGS, group_of
@@ -17,6 +16,7 @@ from polynlu.data.massive import Example
 from polynlu.evaluation.metrics import Scores, score
 from polynlu.models.base import NLUModel
 from polynlu.nlu import NLU
+from polynlu.progress import LoggedProgress
 from polynlu.text.batches import map_by_length
 from polynlu.text.spans import Span, labels_from_spans
 from polynlu.types import Interpretation
@@ -99,7 +99,7 @@ def predict(
 ) -> list[Prediction]:
     """Parse every example; batches hold utterances of similar length (less padding for
     neural models), and the predictions come back in the examples' order."""
-    with Progress(disable=not show_progress) as progress:
+    with LoggedProgress(disable=not show_progress) as progress:
         task = progress.add_task("Parsing", total=len(examples))
         interpretations = map_by_length(
             examples,
@@ -152,7 +152,7 @@ def intent_probabilities(
     and the index of that gold intent: what calibration is fitted and checked on."""
     index = {intent: i for i, intent in enumerate(model.intents)}
     known = [e for e in examples if e.intent in index]
-    with Progress(disable=not show_progress) as progress:
+    with LoggedProgress(disable=not show_progress) as progress:
         task = progress.add_task("Scoring intents", total=len(known))
         rows = map_by_length(
             known,

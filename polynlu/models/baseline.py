@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import sklearn
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction import FeatureHasher
@@ -35,6 +35,7 @@ from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.models.base import NLUModel, base_config, write_config
 from polynlu.models.decoding import UtteranceScores
+from polynlu.progress import LoggedProgress
 from polynlu.text.segmentation import Word, segment
 
 WEIGHTS_FILE = "weights.safetensors"
@@ -183,7 +184,7 @@ class BaselineModel(NLUModel):
             raise PolynluError("no training examples")
         featurizer = _Featurizer(config.n_features)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-        with Progress(*columns, disable=not show_progress) as progress:
+        with LoggedProgress(*columns, disable=not show_progress) as progress:
             step = progress.add_task(f"Featurizing {len(examples):,} utterances")
             texts = [example.utt for example in examples]
             counts = featurizer.chars.transform(texts) + featurizer.words.transform(texts)

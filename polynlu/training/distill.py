@@ -19,7 +19,6 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from rich.progress import Progress
 from tokenizers import Tokenizer
 from torch import nn
 from transformers import AutoModel, PreTrainedModel
@@ -28,6 +27,7 @@ from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone
 from polynlu.models.joint import HEAD_MODULES, Batch, JointModel, JointSettings
+from polynlu.progress import LoggedProgress
 from polynlu.text.batches import map_by_length
 from polynlu.training.trainer import JointTrainer, gold_loss
 
@@ -167,7 +167,9 @@ class DistillTrainer(JointTrainer):
                 for row, example in enumerate(batch)
             ]
 
-        with Progress(console=self.console, disable=not self.show_progress, transient=True) as bar:
+        with LoggedProgress(
+            console=self.console, disable=not self.show_progress, transient=True
+        ) as bar:
             task = bar.add_task("Teacher's soft labels", total=len(examples))
             return map_by_length(
                 examples,

@@ -25,7 +25,6 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -40,6 +39,7 @@ from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model, read_config, write_config
 from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
 from polynlu.nlu import NLU
+from polynlu.progress import LoggedProgress
 from polynlu.text.spans import OUTSIDE
 from polynlu.training.config import TrainConfig
 
@@ -334,7 +334,7 @@ class JointTrainer:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(
+        with LoggedProgress(
             *columns, console=self.console, disable=not self.show_progress, transient=True
         ) as progress:
             task = progress.add_task("train", total=len(batches), loss=float("nan"))

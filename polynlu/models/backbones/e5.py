@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from polynlu.data.sources import cache_dir
 from polynlu.models.backbones.e5_q4 import E5Q4File, UnigramVocabulary, bundled_model_path
+from polynlu.progress import LoggedProgress
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -146,7 +147,7 @@ def convert_bundled(destination: Path | None = None, *, show_progress: bool = Tr
 
     source = bundled_model_path()
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, disable=not show_progress, transient=True) as progress:
+    with LoggedProgress(*columns, disable=not show_progress, transient=True) as progress:
         progress.add_task(f"Converting {BUNDLED_NAME} from {source.name} (once)")
         model = E5Q4File(source)
         scratch = destination.with_name(destination.name + ".partial")
