@@ -582,8 +582,6 @@ def serve(
 ) -> None:
     """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch; GET /v1/health,
     /v1/model, /metrics; OpenAPI at /docs."""
-    import os
-
     from polynlu.models.base import read_config
     from polynlu.serving.app import ServeSettings
     from polynlu.serving.server import run_server
@@ -598,9 +596,17 @@ def serve(
         micro_batch_wait_ms=micro_batch_wait_ms,
         out_of_scope_threshold=out_of_scope_threshold,
         # Workers × threads beyond the cores only adds contention.
-        threads=threads or max(1, len(os.sched_getaffinity(0)) // workers),
+        threads=threads or max(1, _usable_cores() // workers),
     )
     run_server(settings, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _usable_cores() -> int:
+    import os
+
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may run on
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def main() -> None:
