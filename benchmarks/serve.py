@@ -11,7 +11,7 @@ wrk`: C, one thread, so the server keeps most of the CPU) when it is installed, 
 httpx client.
 Client and server share the machine's cores, as they would on one box. Then it times
 `NLU.parse` in-process on one thread (batch 1) and `parse_batch` on two threads (batch 64).
-Writes benchmarks/results/serve.json.
+Writes benchmarks/results/NAME.json (`--name`, default serve).
 """
 
 from __future__ import annotations
