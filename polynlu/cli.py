@@ -470,7 +470,11 @@ def export(
     output: Annotated[Path, typer.Option(help="Folder for the exported model.")],
     format: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
     quantize: Annotated[
-        str | None, typer.Option(help="int8: dynamic int8 quantization (onnxruntime).")
+        str | None,
+        typer.Option(
+            help="int8 or int8-per-channel: dynamic int8 quantization (onnxruntime), one scale "
+            "per weight matrix or per output channel."
+        ),
     ] = None,
 ) -> None:
     """Export a joint model for onnxruntime: NLU.load, evaluate, parse and serve take the

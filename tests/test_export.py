@@ -10,6 +10,7 @@ import pytest
 
 from polynlu import NLU
 from polynlu.data import MassiveData
+from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE
 from polynlu.models.export import export_onnx
 from polynlu.models.joint import JointModel
@@ -56,15 +57,25 @@ def test_the_float_export_answers_as_the_model_does(joint: JointModel, tmp_path:
     assert config["parameters"] == joint.parameter_count()
 
 
-def test_the_int8_export_is_smaller_and_still_parses(joint: JointModel, tmp_path: Path) -> None:
+@pytest.mark.parametrize("quantization", ["int8", "int8-per-channel"])
+def test_the_int8_export_is_smaller_and_still_parses(
+    joint: JointModel, tmp_path: Path, quantization: str
+) -> None:
     export_onnx(joint, tmp_path / "float")
-    export_onnx(joint, tmp_path / "int8", quantize="int8")
+    export_onnx(joint, tmp_path / "int8", quantize=quantization)
     size = (tmp_path / "int8" / "model.onnx").stat().st_size
     assert size < (tmp_path / "float" / "model.onnx").stat().st_size / 2
+    exported = NLU.load(tmp_path / "int8").model
+    assert isinstance(exported, OnnxModel) and exported.config["quantization"] == quantization
     for result in parse_all(NLU.load(tmp_path / "int8")):
         assert 0 <= result.confidence <= 1
         for slot in result.slots:
             assert result.text[slot.start : slot.end] == slot.value
+
+
+def test_an_unknown_quantization_is_refused(joint: JointModel, tmp_path: Path) -> None:
+    with pytest.raises(PolynluError, match="available: int8, int8-per-channel"):
+        export_onnx(joint, tmp_path / "int4", quantize="int4")
 
 
 def test_an_exported_model_runs_without_torch(joint: JointModel, tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 The graph takes the featurizer's arrays and returns the two heads' logits; softmax, decoding
 and calibration stay in Python, shared with every model kind. ``quantize="int8"`` applies
 onnxruntime's dynamic quantization (int8 weights for MatMul and Gather, activations quantized
-on the fly), which needs no calibration data.
+on the fly), which needs no calibration data; ``"int8-per-channel"`` gives each output channel
+of a weight matrix its own scale. Per channel lost less accuracy off English (6-layer student,
+51 locales' dev exact match: float32 35.8, per tensor 35.2, per channel 35.7) but a little on
+en-US (69.0, 68.7, 68.3).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from polynlu.models.joint import Batch, JointModel, JointNetwork
 from polynlu.models.onnx import INPUTS, ONNX_FILE, OUTPUTS, TOKENIZER_FILE, OnnxModel
 from polynlu.text.segmentation import segment
 
-QUANTIZATIONS = ("int8",)
+QUANTIZATIONS = ("int8", "int8-per-channel")
 OPSET = 17
 
 
@@ -48,7 +51,9 @@ class _Exportable(nn.Module):
 
 def export_onnx(model: JointModel, output: Path, *, quantize: str | None = None) -> OnnxModel:
     if quantize is not None and quantize not in QUANTIZATIONS:
-        raise PolynluError(f"unknown quantization '{quantize}' (available: int8)")
+        raise PolynluError(
+            f"unknown quantization '{quantize}' (available: {', '.join(QUANTIZATIONS)})"
+        )
     output.mkdir(parents=True, exist_ok=True)
     network = model.network.to(torch.device("cpu")).eval()
     sample = ["wake me up at five am this friday", "明日の天気は"]
@@ -83,10 +88,15 @@ def export_onnx(model: JointModel, output: Path, *, quantize: str | None = None)
             opset_version=OPSET,
             dynamo=False,
         )
-        if quantize == "int8":
+        if quantize is not None:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(plain, output / ONNX_FILE, weight_type=QuantType.QInt8)
+            quantize_dynamic(
+                plain,
+                output / ONNX_FILE,
+                weight_type=QuantType.QInt8,
+                per_channel=quantize == "int8-per-channel",
+            )
         else:
             plain.replace(output / ONNX_FILE)
     model.featurizer.tokenizer.save(str(output / TOKENIZER_FILE), pretty=False)
