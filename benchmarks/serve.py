@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,19 +36,13 @@ from zero_shot import SHARED
 
 from polynlu.data import MassiveData
 from polynlu.data.massive import cap_per_locale
+from polynlu.serving.server import serve_in_background
 
 
 def utterances(data: str, per_locale: int) -> list[tuple[str, str]]:
     dataset = MassiveData(data)
     examples = cap_per_locale(dataset.read(dataset.locales, "dev").examples, per_locale)
     return [(e.utt, e.locale) for e in examples]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 WRK_SCRIPT = """
@@ -188,29 +179,16 @@ def main() -> None:
     # Interleave locales, so every client sees a mix of scripts and lengths.
     requests.sort(key=lambda pair: hash(pair[0]) % 9973)
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     options = {
         "--workers": args.workers,
         "--threads": args.threads,
         "--micro-batch-wait-ms": args.micro_batch_wait_ms,
     }
-    command = [sys.executable, "-m", "polynlu", "serve", str(args.model), "--port", str(port),
-               "--log-level", "warning"]  # fmt: skip
+    command_options = ["--log-level", "warning"]
     for option, value in options.items():
         if value is not None:
-            command += [option, str(value)]
-    server = subprocess.Popen(command, env={**os.environ})
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{url}/v1/health", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.5)
+            command_options += [option, str(value)]
+    with serve_in_background(args.model, *command_options, quiet=False) as url:
         asyncio.run(load(url, requests, 8, 3.0))  # warm-up
         runs = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
@@ -219,9 +197,6 @@ def main() -> None:
                 runs.append(load_with_wrk(url, requests, concurrency, args.seconds))
             else:
                 runs.append(asyncio.run(load(url, requests, concurrency, args.seconds)))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     local = in_process(args.model, requests)
 
     generator = runs[0]["generator"] if runs else "none"

@@ -16,7 +16,6 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
-from conftest import free_port
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -27,8 +26,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from polynlu.data import MassiveData
+from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE
 from polynlu.serving import ServeSettings, create_app
+from polynlu.serving.server import free_port, serve_in_background
 from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
 
@@ -266,6 +267,14 @@ def test_the_serve_command_starts_a_server(
             json={"items": [{"text": "turn the lights off", "locale": "en-US"}]},
         )
         assert parsed.status_code == 200 and parsed.json()["items"][0]["intent"]
+
+
+def test_a_server_that_cannot_start_is_reported_not_awaited(tmp_path: Path) -> None:
+    with (
+        pytest.raises(PolynluError, match="did not answer"),
+        serve_in_background(tmp_path / "no-model", timeout=60.0),
+    ):
+        pass
 
 
 def test_workers_answer_keep_alive_requests_without_a_delayed_ack(

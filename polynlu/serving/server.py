@@ -1,4 +1,5 @@
-"""``run_server``: the uvicorn process(es) behind ``polynlu serve``.
+"""``run_server``: the uvicorn process(es) behind ``polynlu serve``; ``serve_in_background``:
+that command in a child process, for tests, benchmarks and scripts.
 
 Each worker builds its own app (and loads its own model) from ``ServeSettings`` passed in an
 environment variable, since uvicorn starts workers as fresh processes.
@@ -8,10 +9,19 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from polynlu.errors import PolynluError
 from polynlu.serving.app import SETTINGS_ENVIRONMENT, ServeSettings
 
 APP_FACTORY = "polynlu.serving.app:app_from_environment"
@@ -40,3 +50,45 @@ def run_server(
     listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
     listener.set_inheritable(True)
     Multiprocess(config, sockets=[listener]).run()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve_in_background(
+    model: Path, *options: str, timeout: float = 120.0, quiet: bool = True
+) -> Iterator[str]:
+    """``polynlu serve MODEL [OPTIONS]`` on a free local port in a child process; yields its
+    URL once ``/v1/health`` answers, and stops the server on exit. ``quiet`` discards its
+    output."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "polynlu", "serve", str(model), "--port", str(port), *options],
+        stdout=output,
+        stderr=output,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:  # urllib rather than httpx, which the base install does not have
+                with urllib.request.urlopen(f"{url}/v1/health", timeout=1):
+                    break
+            except OSError:  # refused, reset or an HTTP error (urllib.error.URLError)
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise PolynluError(
+                        f"polynlu serve {model} did not answer on {url} within {timeout:.0f} s"
+                        f" (exit status {process.poll()})"
+                    ) from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
