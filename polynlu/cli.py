@@ -472,8 +472,8 @@ def export(
     quantize: Annotated[
         str | None,
         typer.Option(
-            help="int8 or int8-per-channel: dynamic int8 quantization (onnxruntime), one scale "
-            "per weight matrix or per output channel."
+            help="int8 or int8-per-tensor: dynamic int8 quantization (onnxruntime), one scale "
+            "per output channel of each weight matrix, or one per matrix."
         ),
     ] = None,
 ) -> None:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from polynlu import NLU
@@ -57,9 +58,21 @@ def test_the_float_export_answers_as_the_model_does(joint: JointModel, tmp_path:
     assert config["parameters"] == joint.parameter_count()
 
 
-@pytest.mark.parametrize("quantization", ["int8", "int8-per-channel"])
+def weight_scale_sizes(model_file: Path) -> list[int]:
+    """The number of scales each quantized weight carries (1: one for the whole matrix)."""
+    import onnx
+
+    graph = onnx.load(str(model_file)).graph
+    return [
+        int(np.prod(tensor.dims)) for tensor in graph.initializer if tensor.name.endswith("_scale")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("quantization", "scales"), [("int8", "per-channel"), ("int8-per-tensor", "per-tensor")]
+)
 def test_the_int8_export_is_smaller_and_still_parses(
-    joint: JointModel, tmp_path: Path, quantization: str
+    joint: JointModel, tmp_path: Path, quantization: str, scales: str
 ) -> None:
     export_onnx(joint, tmp_path / "float")
     export_onnx(joint, tmp_path / "int8", quantize=quantization)
@@ -67,6 +80,10 @@ def test_the_int8_export_is_smaller_and_still_parses(
     assert size < (tmp_path / "float" / "model.onnx").stat().st_size / 2
     exported = NLU.load(tmp_path / "int8").model
     assert isinstance(exported, OnnxModel) and exported.config["quantization"] == quantization
+    assert exported.config["weight_scales"] == scales
+    sizes = weight_scale_sizes(tmp_path / "int8" / "model.onnx")
+    # Matrix products get a scale per output channel; lookup tables (Gather) keep one.
+    assert (max(sizes) > 1) == (scales == "per-channel")
     for result in parse_all(NLU.load(tmp_path / "int8")):
         assert 0 <= result.confidence <= 1
         for slot in result.slots:
@@ -74,7 +91,7 @@ def test_the_int8_export_is_smaller_and_still_parses(
 
 
 def test_an_unknown_quantization_is_refused(joint: JointModel, tmp_path: Path) -> None:
-    with pytest.raises(PolynluError, match="available: int8, int8-per-channel"):
+    with pytest.raises(PolynluError, match="available: int8, int8-per-tensor"):
         export_onnx(joint, tmp_path / "int4", quantize="int4")
 
 
