@@ -129,15 +129,18 @@ def main() -> None:
                 "model": str(folder),
                 "kind": config["kind"],
                 "quantization": config.get("quantization"),
+                "weight_scales": config.get("weight_scales"),
                 "size_mib": round(model_size_bytes(folder) / 2**20, 1),
+                "size_mb": round(model_size_bytes(folder) / 1e6, 1),
                 **json.loads(timed.stdout.strip().splitlines()[-1]),
                 **scores,
             }
         )
     table = Table(title="Teacher → student → int8 (dev split; latency on this machine)")
     columns = (
-        "model", "parameters", "size MiB", "peak MiB", "batch 1 median ms", "batch 1 p99 ms",
-        "batch 64 utt/s", "51 locales EM / intent / slot", "en-US EM / intent / slot",
+        "model", "parameters", "size MiB", "size MB", "peak MiB", "batch 1 median ms",
+        "batch 1 p99 ms", "batch 64 utt/s", "51 locales EM / intent / slot",
+        "en-US EM / intent / slot",
     )  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
@@ -146,6 +149,7 @@ def main() -> None:
             Path(row["model"]).name,
             f"{row['parameters'] / 1e6:.1f}M",
             f"{row['size_mib']:.1f}",
+            f"{row['size_mb']:.1f}",
             f"{row['peak_memory_mib']:.0f}",
             f"{row['batch1_median_ms']:.2f}",
             f"{row['batch1_p99_ms']:.2f}",
