@@ -393,13 +393,23 @@ def distill(
     unlabeled_per_locale: Annotated[
         int | None, typer.Option(min=1, help="At most this many unlabelled utterances a locale.")
     ] = 1000,
-    layers: Annotated[int, typer.Option(min=1, help="Student encoder layers.")] = 4,
+    layers: Annotated[
+        int | None, typer.Option(min=1, help="Student encoder layers (default: 4).")
+    ] = None,
     hidden: Annotated[
         int | None, typer.Option(min=32, help="Student width (default: the teacher's).")
     ] = None,
     vocab_size: Annotated[
-        int | None, typer.Option(min=16, help="Sub-words kept (the most frequent).")
-    ] = 50_000,
+        int | None,
+        typer.Option(min=16, help="Sub-words kept, the most frequent (default: 50,000)."),
+    ] = None,
+    start_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep training this student (its layers and vocabulary) instead of cutting a "
+            "new one from the teacher: for example on fresh unlabelled text (another --seed)."
+        ),
+    ] = None,
     temperature: Annotated[float, typer.Option(min=0.1, help="Softening of the teacher.")] = 2.0,
     epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 3,
     batch_size: Annotated[int, typer.Option(min=1, help="Utterances per step.")] = 32,
@@ -418,6 +428,15 @@ def distill(
     from polynlu.models.joint import JointModel
     from polynlu.training.distill import DistillTrainer, StudentSettings
     from polynlu.training.trainer import resolve_device
+
+    if start_from is not None:
+        shaped = [name for name, value in (("--layers", layers), ("--hidden", hidden),
+                  ("--vocab-size", vocab_size)) if value is not None]  # fmt: skip
+        if shaped:
+            raise PolynluError(
+                f"{', '.join(shaped)} cannot change a student given with --start-from "
+                f"({start_from}); it keeps its own shape"
+            )
 
     loaded = load_model(teacher)
     if not isinstance(loaded, JointModel):
@@ -447,7 +466,11 @@ def distill(
         max_length=loaded.settings.max_length,
     )
     student = StudentSettings(
-        layers=layers, hidden=hidden, vocab_size=vocab_size, temperature=temperature
+        layers=layers or 4,
+        hidden=hidden,
+        vocab_size=vocab_size or 50_000,
+        temperature=temperature,
+        start_from=None if start_from is None else str(start_from),
     )
     console.print(
         f"Distilling {teacher.name} ({loaded.parameter_count() / 1e6:.0f}M parameters) on "

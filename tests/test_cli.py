@@ -83,6 +83,14 @@ def test_fetch_from_a_local_folder(tmp_path: Path) -> None:
         (["data", "stats", "/no/such/data"], "data '/no/such/data' not found"),
         (["evaluate", "/no/model", "--data", str(TINY), "--output", "x"], "not found"),
         (["data", "fetch", "imdb"], "only 'massive'"),
+        (
+            [
+                "distill",
+                *("--teacher", "t", "--data", "d", "--output", "o"),
+                *("--start-from", "s", "--layers", "2"),
+            ],
+            "--layers cannot change a student given with --start-from",
+        ),
     ],
 )
 def test_user_errors_are_one_line_not_a_traceback(args: list[str], message: str) -> None:

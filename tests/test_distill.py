@@ -7,13 +7,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+import torch
 from tokenizers import Tokenizer
 
 from polynlu import NLU
 from polynlu.data import MassiveData
+from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import evaluate
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
 from polynlu.models.base import load_model
+from polynlu.models.calibration import Calibration
 from polynlu.models.export import export_onnx
 from polynlu.models.joint import JointModel
 from polynlu.training.config import TrainConfig
@@ -98,9 +101,54 @@ def test_resume_refuses_other_student_settings(
     )
     state = json.loads((folder / "checkpoint" / "trainer_state.json").read_text())
     assert state["config"]["student"]["layers"] == 1
-    from polynlu.errors import PolynluError
-
     with pytest.raises(PolynluError, match="another configuration"):
         DistillTrainer(teacher, StudentSettings(layers=2), CONFIG, folder, show_progress=False).fit(
             labelled, unlabelled, dev, resume=True
         )
+
+
+def test_a_student_keeps_learning_from_where_it_stopped(
+    data: MassiveData, teacher: JointModel, tmp_path: Path
+) -> None:
+    labelled = data.read(["en-US"], "train", show_progress=False).examples
+    dev = data.read(["en-US"], "dev", show_progress=False).examples
+    first = DistillTrainer(
+        teacher, StudentSettings(layers=1, vocab_size=2_000), CONFIG, tmp_path / "first",
+        show_progress=False,
+    ).fit(labelled, data.read(["de-DE"], "train", show_progress=False).examples, dev)  # fmt: skip
+    first.calibration = Calibration(temperature=1.5)
+    first.save(tmp_path / "first")
+
+    fresh_text = data.read(["ja-JP", "zh-CN"], "train", show_progress=False).examples
+    settings = StudentSettings(start_from=str(tmp_path / "first"))
+    second = DistillTrainer(
+        teacher, settings, CONFIG, tmp_path / "second", show_progress=False
+    ).fit(labelled, fresh_text, dev)
+
+    # The same shape and vocabulary (not a new cut of the teacher), but new weights.
+    assert second.network.encoder.config.num_hidden_layers == 1
+    assert second.featurizer.tokenizer.to_str() == first.featurizer.tokenizer.to_str()
+    before = first.network.state_dict()
+    assert any(
+        not torch.equal(value, before[name]) for name, value in second.network.state_dict().items()
+    )
+    saved = load_model(tmp_path / "second")
+    assert saved.training["started_from"]["folder"] == str(tmp_path / "first")
+    assert saved.training["started_from"]["training"]["student"]["layers"] == 1
+    assert saved.calibration.temperature == 1.0  # fitted to the old weights, so dropped
+
+
+def test_a_student_to_start_from_needs_the_teachers_labels(
+    data: MassiveData, teacher: JointModel, tmp_path: Path
+) -> None:
+    teacher.save(tmp_path / "other")
+    config_file = tmp_path / "other" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["intents"][-1] = "weather_unknown"
+    config_file.write_text(json.dumps(config))
+    labelled = data.read(["en-US"], "train", show_progress=False).examples
+    with pytest.raises(PolynluError, match="other intents than the teacher"):
+        DistillTrainer(
+            teacher, StudentSettings(start_from=str(tmp_path / "other")), CONFIG,
+            tmp_path / "student", show_progress=False,
+        ).fit(labelled, [], labelled)  # fmt: skip

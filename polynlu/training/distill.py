@@ -6,7 +6,8 @@ encoder keeps ``layers`` of the teacher's layers, evenly spaced, with the teache
 It then learns from the teacher's temperature-scaled intent and slot distributions on unlabelled
 utterances of every target locale, and from the gold labels of the teacher's training locales.
 Training, dev selection (on the teacher's training locales only), checkpoints and ``resume`` are
-``JointTrainer``'s; only the model and the loss differ.
+``JointTrainer``'s; only the model and the loss differ. ``start_from`` keeps training an earlier
+student instead (its layers and vocabulary as they are), for example on fresh unlabelled text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -26,6 +28,7 @@ from transformers import AutoModel, PreTrainedModel
 from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone
+from polynlu.models.calibration import Calibration
 from polynlu.models.joint import HEAD_MODULES, Batch, JointModel, JointSettings
 from polynlu.progress import LoggedProgress
 from polynlu.text.batches import map_by_length
@@ -46,6 +49,9 @@ class StudentSettings:
     temperature: float = 2.0
     gold_weight: float = 1.0
     """Weight of the gold-label loss on the teacher's training locales."""
+    start_from: str | None = None
+    """A student folder to keep training; ``layers``, ``hidden`` and ``vocab_size`` are then
+    its own."""
 
 
 def prune_vocabulary(
@@ -180,6 +186,8 @@ class DistillTrainer(JointTrainer):
             )
 
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
+        if self.student.start_from is not None:
+            return self._earlier_student(Path(self.student.start_from), len(train)).to(device)
         teacher = self.teacher
         tokenizer, keep = prune_vocabulary(
             Tokenizer.from_str(teacher.featurizer.tokenizer.to_str()),
@@ -215,6 +223,38 @@ class DistillTrainer(JointTrainer):
         if self.config.freeze_embeddings:
             student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         return student.to(device)
+
+    def _earlier_student(self, folder: Path, train_examples: int) -> JointModel:
+        from polynlu.models.base import load_model
+
+        student = load_model(folder)
+        if not isinstance(student, JointModel):
+            raise PolynluError(f"{folder} is a {student.kind} model; a student must be a joint one")
+        teacher = self.teacher
+        for labels in ("intents", "slot_labels"):
+            if getattr(student, labels) != getattr(teacher, labels):
+                raise PolynluError(
+                    f"{folder} has other {labels.replace('_', ' ')} than the teacher; "
+                    "a student can only keep learning from a teacher with the same labels"
+                )
+        student.training = {
+            "config": asdict(self.config),
+            "student": asdict(self.student),
+            "teacher": {
+                "backbone": teacher.backbone.name,
+                "parameters": teacher.parameter_count(),
+                "train_locales": teacher.train_locales,
+            },
+            "train_examples": train_examples,
+            "labelled_examples": sum(self._gold),
+            "vocabulary": student.backbone.tokenizer.get_vocab_size(),
+            "started_from": {"folder": str(folder), "training": student.training},
+        }
+        # The old temperature was fitted to the old weights; calibrate the new student again.
+        student.calibration = Calibration()
+        if self.config.freeze_embeddings:
+            student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
+        return student
 
     def loss(
         self,
