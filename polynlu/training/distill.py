@@ -186,8 +186,28 @@ class DistillTrainer(JointTrainer):
             )
 
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
-        if self.student.start_from is not None:
-            return self._earlier_student(Path(self.student.start_from), len(train)).to(device)
+        if self.student.start_from is None:
+            student = self._cut_from_teacher(train)
+        else:
+            student = self._earlier_student(Path(self.student.start_from))
+        student.training = {
+            "config": asdict(self.config),
+            "student": asdict(self.student),
+            "teacher": {
+                "backbone": self.teacher.backbone.name,
+                "parameters": self.teacher.parameter_count(),
+                "train_locales": self.teacher.train_locales,
+            },
+            "train_examples": len(train),
+            "labelled_examples": sum(self._gold),
+            "vocabulary": student.backbone.tokenizer.get_vocab_size(),
+            **student.training,
+        }
+        if self.config.freeze_embeddings:
+            student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
+        return student.to(device)
+
+    def _cut_from_teacher(self, train: Sequence[Example]) -> JointModel:
         teacher = self.teacher
         tokenizer, keep = prune_vocabulary(
             Tokenizer.from_str(teacher.featurizer.tokenizer.to_str()),
@@ -203,57 +223,28 @@ class DistillTrainer(JointTrainer):
             slot_labels=teacher.slot_labels,
             settings=JointSettings(max_length=self.config.max_length, dropout=self.config.dropout),
             train_locales=teacher.train_locales,
-            training={
-                "config": asdict(self.config),
-                "student": asdict(self.student),
-                "teacher": {
-                    "backbone": teacher.backbone.name,
-                    "parameters": teacher.parameter_count(),
-                    "train_locales": teacher.train_locales,
-                },
-                "train_examples": len(train),
-                "labelled_examples": sum(self._gold),
-                "vocabulary": len(keep),
-            },
         )
         if student.backbone.hidden_size == teacher.backbone.hidden_size:
             for name in HEAD_MODULES:
                 module: nn.Module = getattr(student.network, name)
                 module.load_state_dict(getattr(teacher.network, name).state_dict())
-        if self.config.freeze_embeddings:
-            student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
-        return student.to(device)
+        return student
 
-    def _earlier_student(self, folder: Path, train_examples: int) -> JointModel:
+    def _earlier_student(self, folder: Path) -> JointModel:
         from polynlu.models.base import load_model
 
         student = load_model(folder)
         if not isinstance(student, JointModel):
             raise PolynluError(f"{folder} is a {student.kind} model; a student must be a joint one")
-        teacher = self.teacher
         for labels in ("intents", "slot_labels"):
-            if getattr(student, labels) != getattr(teacher, labels):
+            if getattr(student, labels) != getattr(self.teacher, labels):
                 raise PolynluError(
                     f"{folder} has other {labels.replace('_', ' ')} than the teacher; "
                     "a student can only keep learning from a teacher with the same labels"
                 )
-        student.training = {
-            "config": asdict(self.config),
-            "student": asdict(self.student),
-            "teacher": {
-                "backbone": teacher.backbone.name,
-                "parameters": teacher.parameter_count(),
-                "train_locales": teacher.train_locales,
-            },
-            "train_examples": train_examples,
-            "labelled_examples": sum(self._gold),
-            "vocabulary": student.backbone.tokenizer.get_vocab_size(),
-            "started_from": {"folder": str(folder), "training": student.training},
-        }
+        student.training = {"started_from": {"folder": str(folder), "training": student.training}}
         # The old temperature was fitted to the old weights; calibrate the new student again.
         student.calibration = Calibration()
-        if self.config.freeze_embeddings:
-            student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         return student
 
     def loss(
