@@ -429,14 +429,15 @@ def distill(
     from polynlu.training.distill import DistillTrainer, StudentSettings
     from polynlu.training.trainer import resolve_device
 
-    if start_from is not None:
-        shaped = [name for name, value in (("--layers", layers), ("--hidden", hidden),
-                  ("--vocab-size", vocab_size)) if value is not None]  # fmt: skip
-        if shaped:
-            raise PolynluError(
-                f"{', '.join(shaped)} cannot change a student given with --start-from "
-                f"({start_from}); it keeps its own shape"
-            )
+    # Only the shape options given: StudentSettings holds the defaults.
+    shape = {name: value for name, value in (("layers", layers), ("hidden", hidden),
+             ("vocab_size", vocab_size)) if value is not None}  # fmt: skip
+    if start_from is not None and shape:
+        options = ", ".join("--" + name.replace("_", "-") for name in shape)
+        raise PolynluError(
+            f"{options} cannot change a student given with --start-from ({start_from}); "
+            "it keeps its own shape"
+        )
 
     loaded = load_model(teacher)
     if not isinstance(loaded, JointModel):
@@ -466,9 +467,7 @@ def distill(
         max_length=loaded.settings.max_length,
     )
     student = StudentSettings(
-        layers=layers or 4,
-        hidden=hidden,
-        vocab_size=vocab_size or 50_000,
+        **shape,
         temperature=temperature,
         start_from=None if start_from is None else str(start_from),
     )
