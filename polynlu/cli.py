@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from polynlu.errors import DataError, PolynluError
-from polynlu.training.config import TrainConfig
+from polynlu.models.calibration import DEFAULT_OUT_OF_SCOPE_THRESHOLD
+from polynlu.models.export import EXPORT_FORMATS, ONNX_QUANTIZATIONS
+from polynlu.options import with_options
+from polynlu.serving.settings import ServeSettings
+from polynlu.training.base import TRAINERS
+from polynlu.training.config import BaselineConfig, DistillConfig, StudentSettings, TrainConfig
 
 if TYPE_CHECKING:
     from polynlu.data.massive import Example
+    from polynlu.models.calibration import Calibration
 
 app = typer.Typer(
     help="Multilingual intents and slots: one model for 50+ languages.",
@@ -32,7 +40,7 @@ app.add_typer(data_app, name="data")
 
 console = Console()
 errors = Console(stderr=True)
-BASELINE_FEATURES = 2**17
+DISTILL = DistillConfig()
 
 DataOption = Annotated[
     str,
@@ -147,41 +155,77 @@ def train(
     data: DataOption,
     output: Annotated[Path, typer.Option(help="Folder to save the model in.")],
     model: Annotated[
-        str, typer.Option(help="Model kind: 'joint' (neural) or 'baseline'.")
-    ] = "joint",
+        str, typer.Option(help=f"Model kind: {TRAINERS.summaries()}.")
+    ] = TRAINERS.names()[0],
     train_locales: Annotated[
         str, typer.Option(help="'all', one locale or a comma-separated list.")
     ] = "en-US",
     backbone: Annotated[
-        str,
-        typer.Option(help="Joint: 'multilingual-e5-small' (bundled), a folder or a HF name."),
-    ] = TrainConfig.backbone,
+        str | None,
+        typer.Option(
+            help="Joint: 'multilingual-e5-small' (bundled), a folder or a HF name "
+            f"[default: {TrainConfig.backbone}]."
+        ),
+    ] = None,
     epochs: Annotated[
-        int, typer.Option(min=1, help="Joint: training epochs.")
-    ] = TrainConfig.epochs,
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Training epochs [default: joint {TrainConfig.epochs}, "
+            f"baseline {BaselineConfig.epochs}].",
+        ),
+    ] = None,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Joint: utterances per step.")
-    ] = TrainConfig.batch_size,
+        int | None,
+        typer.Option(
+            min=1, help=f"Joint: utterances per step [default: {TrainConfig.batch_size}]."
+        ),
+    ] = None,
     learning_rate: Annotated[
-        float, typer.Option(help="Joint: encoder learning rate.")
-    ] = TrainConfig.learning_rate,
+        float | None,
+        typer.Option(help=f"Joint: encoder learning rate [default: {TrainConfig.learning_rate}]."),
+    ] = None,
     freeze_embeddings: Annotated[
-        bool, typer.Option(help="Joint: keep the word-embedding matrix fixed.")
-    ] = TrainConfig.freeze_embeddings,
+        bool | None,
+        typer.Option(
+            "--freeze-embeddings/--no-freeze-embeddings",
+            help="Joint: keep the word-embedding matrix fixed "
+            f"[default: {TrainConfig.freeze_embeddings}].",
+        ),
+    ] = None,
     freeze_layers: Annotated[
-        int, typer.Option(min=0, help="Joint: also keep the lowest N encoder layers fixed.")
-    ] = TrainConfig.freeze_layers,
+        int | None,
+        typer.Option(
+            min=0,
+            help="Joint: also keep the lowest N encoder layers fixed "
+            f"[default: {TrainConfig.freeze_layers}].",
+        ),
+    ] = None,
     layer_decay: Annotated[
-        float,
-        typer.Option(min=0.0, max=1.0, help="Joint: layer-wise learning-rate decay (1 = none)."),
-    ] = TrainConfig.layer_decay,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Joint: layer-wise learning-rate decay, 1 = none "
+            f"[default: {TrainConfig.layer_decay}].",
+        ),
+    ] = None,
     max_length: Annotated[
-        int, typer.Option(min=8, help="Joint: sub-words per utterance.")
-    ] = TrainConfig.max_length,
+        int | None,
+        typer.Option(
+            min=8, help=f"Joint: sub-words per utterance [default: {TrainConfig.max_length}]."
+        ),
+    ] = None,
     patience: Annotated[
-        int, typer.Option(min=1, help="Joint: epochs without gain before stopping.")
-    ] = TrainConfig.patience,
-    device: Annotated[str, typer.Option(help="Joint: auto, cpu or cuda.")] = TrainConfig.device,
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Joint: epochs without gain before stopping [default: {TrainConfig.patience}].",
+        ),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help=f"Joint: auto, cpu or cuda [default: {TrainConfig.device}].")
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Joint: continue from OUTPUT/checkpoint.")] = False,
     max_per_locale: Annotated[
         int | None, typer.Option(min=1, help="Use at most this many utterances per locale.")
@@ -189,10 +233,17 @@ def train(
     dev_max_per_locale: Annotated[
         int | None, typer.Option(min=1, help="Joint: cap the dev utterances used for selection.")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    hash_features: Annotated[
-        int, typer.Option(min=16, help="Baseline: size of the hashed feature space.")
-    ] = BASELINE_FEATURES,
+    seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
+    n_features: Annotated[
+        int | None,
+        typer.Option(
+            "--n-features",
+            "--hash-features",
+            min=16,
+            help="Baseline: size of the hashed feature space "
+            f"[default: {BaselineConfig.n_features}].",
+        ),
+    ] = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
@@ -201,51 +252,51 @@ def train(
     The joint model picks its best epoch on the dev partition of the training locales only.
     """
     from polynlu.data.massive import cap_per_locale
+    from polynlu.training import TrainingData
 
-    if model not in ("joint", "baseline"):
-        raise PolynluError(f"unknown model kind '{model}' (available: joint, baseline)")
+    trainer_type = TRAINERS.get(model)
+    config = with_options(
+        trainer_type.config_type(),
+        backbone=backbone,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        freeze_embeddings=freeze_embeddings,
+        freeze_layers=freeze_layers,
+        layer_decay=layer_decay,
+        max_length=max_length,
+        patience=patience,
+        device=device,
+        seed=seed,
+        n_features=n_features,
+    )
     chosen, examples = _read(
         data, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    examples = cap_per_locale(examples, max_per_locale, seed)
+    examples = cap_per_locale(examples, max_per_locale, seed or 0)
+    _, dev = _read(
+        data, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
+    )
+    _say_settings(f"Training {model}", config)
     started = time.perf_counter()
-    if model == "baseline":
-        from polynlu.models.baseline import BaselineConfig, BaselineModel
-
-        trained = BaselineModel.fit(
-            examples,
-            BaselineConfig(n_features=hash_features, seed=seed),
-            show_progress=show_progress,
-        )
-        trained.training["seconds"] = round(time.perf_counter() - started, 1)
-        trained.training["data"] = data
-        trained.save(output)
-    else:
-        from polynlu.training.trainer import JointTrainer
-
-        _, dev = _read(
-            data, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
-        )
-        config = TrainConfig(
-            backbone=backbone,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            freeze_embeddings=freeze_embeddings,
-            freeze_layers=freeze_layers,
-            layer_decay=layer_decay,
-            max_length=max_length,
-            patience=patience,
-            seed=seed,
-            device=device,
-        )
-        JointTrainer(config, output, show_progress=show_progress, console=console).fit(
-            examples, cap_per_locale(dev, dev_max_per_locale, seed), resume=resume
-        )
+    trainer = trainer_type(config, output, show_progress=show_progress)
+    training_data = TrainingData(
+        examples, cap_per_locale(dev, dev_max_per_locale, seed or 0), source=data
+    )
+    trainer.fit(training_data, resume=resume)
     console.print(
         f"Trained [bold]{model}[/] on {len(examples):,} utterances from {len(chosen)} locale(s) "
         f"in {time.perf_counter() - started:.1f} s → [bold]{output}[/]"
     )
+
+
+def _say_settings(what: str, settings: Any) -> None:
+    """One line naming every setting a run uses, defaults included, so that a log says
+    exactly what ran."""
+    from dataclasses import asdict
+
+    shown = ", ".join(f"{key} {value}" for key, value in asdict(settings).items())
+    console.print(f"{what}: {escape(shown)}", highlight=False)
 
 
 @app.command()
@@ -301,7 +352,7 @@ def calibrate(
     out_of_scope_threshold: Annotated[
         float,
         typer.Option(min=0.0, max=1.0, help="Flag out_of_scope below this calibrated confidence."),
-    ] = 0.5,
+    ] = DEFAULT_OUT_OF_SCOPE_THRESHOLD,
     check_max_per_locale: Annotated[
         int | None, typer.Option(min=1, help="Check on at most this many utterances a locale.")
     ] = None,
@@ -313,73 +364,61 @@ def calibrate(
     Fitting on the training locales' dev data keeps zero-shot locales unseen, as in training.
     """
     from polynlu.data.massive import cap_per_locale
-    from polynlu.evaluation.evaluate import intent_probabilities
-    from polynlu.models.base import load_model, read_config, write_config
-    from polynlu.models.calibration import Calibration, expected_calibration_error
-    from polynlu.models.calibration import calibrate as fit
+    from polynlu.evaluation.evaluate import calibrate_model
+    from polynlu.models.base import load_model
 
     loaded = load_model(model)
     chosen_locales = ",".join(loaded.train_locales) if locales == "train" else locales
     fit_locales, examples = _read(
         data, chosen_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
-    probabilities, labels = intent_probabilities(loaded, examples, show_progress=show_progress)
-    if not len(labels):
-        raise PolynluError(f"no {split} utterances with intents the model knows in {locales}")
-    calibration = fit(
-        probabilities,
-        labels,
+    check, check_description = None, None
+    if check_locales:
+        checked, check_examples = _read(
+            data, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+        )
+        check = cap_per_locale(check_examples, check_max_per_locale)
+        check_description = {"locales": checked}
+    loaded.calibration = calibrate_model(
+        loaded,
+        examples,
+        check=check,
         out_of_scope_threshold=out_of_scope_threshold,
         description={"data": data, "split": split, "locales": fit_locales},
+        check_description=check_description,
+        show_progress=show_progress,
     )
-    table = Table(
-        title=f"Intent calibration of {model.name} (temperature {calibration.temperature:.3f})"
-    )
+    loaded.save_config(model)
+    console.print(_calibration_table(loaded.calibration, model.name, split))
+    console.print(f"Saved the calibration in {model}")
+
+
+def _calibration_table(calibration: Calibration, name: str, split: str) -> Table:
+    """The fit (and the check) that ``calibrate_model`` recorded, as a table."""
+    report = calibration.fitted_on or {}
+    table = Table(title=f"Intent calibration of {name} (temperature {calibration.temperature:.3f})")
     for column in ("data", "utterances", "ECE before", "ECE after", "accuracy", "out of scope"):
         table.add_column(column, justify="left" if column == "data" else "right")
-    report = calibration.fitted_on or {}
+    locales = report.get("locales", [])
     table.add_row(
-        f"fit: {split} "
-        + (",".join(fit_locales) if len(fit_locales) <= 3 else f"{len(fit_locales)} locales"),
+        f"fit: {split} " + (",".join(locales) if len(locales) <= 3 else f"{len(locales)} locales"),
         f"{report['utterances']:,}",
         f"{report['before']['ece']:.3f}",
         f"{report['after']['ece']:.3f}",
         f"{report['after']['accuracy']:.3f}",
         f"{report['after']['out_of_scope_rate']:.1%}",
     )
-    if check_locales:
-        checked, check_examples = _read(
-            data, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
-        )
-        check_probs, check_labels = intent_probabilities(
-            loaded,
-            cap_per_locale(check_examples, check_max_per_locale),
-            show_progress=show_progress,
-        )
-        scaled = calibration.apply(check_probs)
-        check = {
-            "locales": checked,
-            "utterances": len(check_labels),
-            "ece_before": round(expected_calibration_error(check_probs, check_labels), 4),
-            "ece_after": round(expected_calibration_error(scaled, check_labels), 4),
-            "out_of_scope_rate": round(float((scaled.max(1) < out_of_scope_threshold).mean()), 4),
-        }
-        calibration = Calibration(
-            calibration.temperature, calibration.out_of_scope_threshold, {**report, "check": check}
-        )
+    check = report.get("check")
+    if check:
         table.add_row(
-            f"check: {split} {len(checked)} locales",
+            f"check: {split} {len(check['locales'])} locales",
             f"{check['utterances']:,}",
             f"{check['ece_before']:.3f}",
             f"{check['ece_after']:.3f}",
-            f"{float((scaled.argmax(1) == check_labels).mean()):.3f}",
+            f"{check['accuracy']:.3f}",
             f"{check['out_of_scope_rate']:.1%}",
         )
-    config = read_config(model)
-    config["calibration"] = calibration.to_config()
-    write_config(model, config)
-    console.print(table)
-    console.print(f"Saved the calibration in {model / 'config.json'}")
+    return table
 
 
 @app.command()
@@ -391,17 +430,26 @@ def distill(
         str, typer.Option(help="Locales whose train utterances (labels ignored) it learns on.")
     ] = "all",
     unlabeled_per_locale: Annotated[
-        int | None, typer.Option(min=1, help="At most this many unlabelled utterances a locale.")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            min=1,
+            help="At most this many unlabelled utterances a locale "
+            f"[default: {DISTILL.unlabeled_per_locale}].",
+        ),
+    ] = None,
     layers: Annotated[
-        int | None, typer.Option(min=1, help="Student encoder layers (default: 4).")
+        int | None,
+        typer.Option(min=1, help=f"Student encoder layers [default: {StudentSettings.layers}]."),
     ] = None,
     hidden: Annotated[
-        int | None, typer.Option(min=32, help="Student width (default: the teacher's).")
+        int | None, typer.Option(min=32, help="Student width [default: the teacher's].")
     ] = None,
     vocab_size: Annotated[
         int | None,
-        typer.Option(min=16, help="Sub-words kept, the most frequent (default: 50,000)."),
+        typer.Option(
+            min=16,
+            help=f"Sub-words kept, the most frequent [default: {StudentSettings.vocab_size}].",
+        ),
     ] = None,
     start_from: Annotated[
         Path | None,
@@ -410,39 +458,72 @@ def distill(
             "new one from the teacher: for example on fresh unlabelled text (another --seed)."
         ),
     ] = None,
-    temperature: Annotated[float, typer.Option(min=0.1, help="Softening of the teacher.")] = 2.0,
-    epochs: Annotated[int, typer.Option(min=1, help="Training epochs.")] = 3,
-    batch_size: Annotated[int, typer.Option(min=1, help="Utterances per step.")] = 32,
-    learning_rate: Annotated[float, typer.Option(help="Encoder learning rate.")] = 2e-4,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help=f"Softening of the teacher [default: {StudentSettings.temperature}].",
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Training epochs [default: {DISTILL.training.epochs}]."),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Utterances per step [default: {DISTILL.training.batch_size}]."),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help=f"Encoder learning rate [default: {DISTILL.training.learning_rate}]."),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help=f"auto, cpu or cuda [default: {DISTILL.training.device}]."),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoint.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
     """Distil a teacher into a smaller student: pruned vocabulary, fewer layers, trained on
     the teacher's soft labels for unlabelled utterances of every chosen locale, plus the gold
     labels of the teacher's training locales."""
-    from polynlu.data.massive import cap_per_locale
     from polynlu.models.base import load_model
     from polynlu.models.joint import JointModel
-    from polynlu.training.distill import DistillTrainer, StudentSettings
+    from polynlu.training import TrainingData
+    from polynlu.training.distill import DistillTrainer
     from polynlu.training.trainer import resolve_device
 
-    # Only the shape options given: StudentSettings holds the defaults.
-    shape = {name: value for name, value in (("layers", layers), ("hidden", hidden),
-             ("vocab_size", vocab_size)) if value is not None}  # fmt: skip
-    if start_from is not None and shape:
-        options = ", ".join("--" + name.replace("_", "-") for name in shape)
+    shape = {"layers": layers, "hidden": hidden, "vocab_size": vocab_size}
+    if start_from is not None and any(value is not None for value in shape.values()):
+        options = ", ".join("--" + k.replace("_", "-") for k, v in shape.items() if v is not None)
         raise PolynluError(
             f"{options} cannot change a student given with --start-from ({start_from}); "
             "it keeps its own shape"
         )
-
+    config = with_options(
+        DISTILL,
+        unlabeled_per_locale=unlabeled_per_locale,
+        student=with_options(
+            DISTILL.student,
+            **shape,
+            temperature=temperature,
+            start_from=None if start_from is None else str(start_from),
+        ),
+        training=with_options(
+            DISTILL.training,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            device=device,
+            seed=seed,
+        ),
+    )
     loaded = load_model(teacher)
     if not isinstance(loaded, JointModel):
         raise PolynluError(f"{teacher} is a {loaded.kind} model; the teacher must be a joint model")
-    loaded.to(resolve_device(device))
+    loaded.to(resolve_device(config.training.device))
     labelled_locales = ",".join(loaded.train_locales)
     _, labelled = _read(
         data, labelled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
@@ -453,33 +534,16 @@ def distill(
     chosen, pool = _read(
         data, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    unlabelled = cap_per_locale(
-        [e for e in pool if e.locale not in loaded.train_locales], unlabeled_per_locale, seed
-    )
-    config = TrainConfig(
-        backbone=loaded.backbone.name,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        freeze_layers=0,
-        seed=seed,
-        device=device,
-        max_length=loaded.settings.max_length,
-    )
-    student = StudentSettings(
-        **shape,
-        temperature=temperature,
-        start_from=None if start_from is None else str(start_from),
-    )
+    _say_settings("Student", config.student)
+    _say_settings("Training", config.training)
     console.print(
         f"Distilling {teacher.name} ({loaded.parameter_count() / 1e6:.0f}M parameters) on "
-        f"{len(labelled):,} labelled utterances ({labelled_locales}) and {len(unlabelled):,} "
-        f"unlabelled ones from {len(chosen)} locales"
+        f"{len(labelled):,} labelled utterances ({labelled_locales}) and up to "
+        f"{config.unlabeled_per_locale or 'all'} unlabelled ones a locale from {len(chosen)} "
+        "locales"
     )
-    trainer = DistillTrainer(
-        loaded, student, config, output, show_progress=show_progress, console=console
-    )
-    model = trainer.fit(labelled, unlabelled, dev, resume=resume)
+    trainer = DistillTrainer(config, output, teacher=loaded, show_progress=show_progress)
+    model = trainer.fit(TrainingData(labelled, dev, unlabelled=pool, source=data), resume=resume)
     console.print(
         f"Saved the student ({model.parameter_count() / 1e6:.1f}M parameters, "
         f"{model.training.get('vocabulary', 0):,} sub-words) to {output}"
@@ -490,32 +554,27 @@ def distill(
 def export(
     model: Annotated[Path, typer.Argument(help="A trained joint model folder.")],
     output: Annotated[Path, typer.Option(help="Folder for the exported model.")],
-    format: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    format: Annotated[
+        str, typer.Option("--format", help=f"Export format: {EXPORT_FORMATS.summaries()}.")
+    ] = EXPORT_FORMATS.names()[0],
     quantize: Annotated[
         str | None,
-        typer.Option(
-            help="int8 or int8-per-tensor: dynamic int8 quantization (onnxruntime), one scale "
-            "per output channel of each weight matrix, or one per matrix."
-        ),
+        typer.Option(help=f"ONNX quantization: {ONNX_QUANTIZATIONS.summaries()}."),
     ] = None,
 ) -> None:
     """Export a joint model for onnxruntime: NLU.load, evaluate, parse and serve take the
     folder, and run it without PyTorch."""
-    from polynlu.models.base import load_model
-    from polynlu.models.joint import JointModel
+    from polynlu.models.base import load_model, model_size_bytes
 
-    if format != "onnx":
-        raise PolynluError(f"unknown export format '{format}' (available: onnx)")
+    exporter = EXPORT_FORMATS.get(format)  # a clear error before the model loads
     loaded = load_model(model)
-    if not isinstance(loaded, JointModel):
-        raise PolynluError(f"{model} is a {loaded.kind} model; only joint models export to ONNX")
-    from polynlu.models.export import export_onnx
-
-    with console.status(f"Exporting {model.name} to ONNX" + (f" ({quantize})" if quantize else "")):
-        export_onnx(loaded, output, quantize=quantize)
-    size = (output / "model.onnx").stat().st_size
+    with console.status(
+        f"Exporting {model.name} to {format}" + (f" ({quantize})" if quantize else "")
+    ):
+        exported = exporter(loaded, output, quantize=quantize)
     console.print(
-        f"Wrote {output / 'model.onnx'} ({size / 2**20:.1f} MiB) and its tokenizer and config"
+        f"Wrote the {exported.kind} model to {output} "
+        f"({model_size_bytes(output) / 2**20:.1f} MiB with its tokenizer and config)"
     )
 
 
@@ -589,17 +648,40 @@ def serve(
         int | None,
         typer.Option(min=1, help="Model threads per worker (default: the cores over the workers)."),
     ] = None,
-    max_text_chars: Annotated[int, typer.Option(min=1, help="Longest utterance accepted.")] = 2000,
+    max_text_chars: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help=f"Longest utterance accepted [default: {ServeSettings.max_text_chars}]."
+        ),
+    ] = None,
     max_batch_items: Annotated[
-        int, typer.Option(min=1, help="Most items in one /v1/parse/batch request.")
-    ] = 64,
-    max_body_bytes: Annotated[int, typer.Option(min=64, help="Largest request body.")] = 1_000_000,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Most items in one /v1/parse/batch request "
+            f"[default: {ServeSettings.max_batch_items}].",
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=64, help=f"Largest request body [default: {ServeSettings.max_body_bytes}]."
+        ),
+    ] = None,
     micro_batch: Annotated[
-        int, typer.Option(min=1, help="Most utterances in one model call.")
-    ] = 64,
+        int | None,
+        typer.Option(
+            min=1, help=f"Most utterances in one model call [default: {ServeSettings.micro_batch}]."
+        ),
+    ] = None,
     micro_batch_wait_ms: Annotated[
-        float, typer.Option(min=0.0, help="How long a request waits to share a model call.")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="How long a request waits to share a model call "
+            f"[default: {ServeSettings.micro_batch_wait_ms}].",
+        ),
+    ] = None,
     out_of_scope_threshold: Annotated[
         float | None,
         typer.Option(min=0.0, max=1.0, help="Override the model's out-of-scope threshold."),
@@ -608,13 +690,12 @@ def serve(
 ) -> None:
     """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch; GET /v1/health,
     /v1/model, /metrics; OpenAPI at /docs."""
-    from polynlu.models.base import read_config
-    from polynlu.serving.app import ServeSettings
+    from polynlu.models.base import read_model_config
     from polynlu.serving.server import run_server
 
-    read_config(model)  # a clear error now, rather than one per worker
-    settings = ServeSettings(
-        model=str(model.resolve()),
+    read_model_config(model)  # a clear error now, rather than one per worker
+    settings = with_options(
+        ServeSettings(model=str(model.resolve())),
         max_text_chars=max_text_chars,
         max_batch_items=max_batch_items,
         max_body_bytes=max_body_bytes,
@@ -635,7 +716,21 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def _log_to_console() -> None:
+    """Library code logs through ``logging``; the command shows the ``polynlu`` logger's
+    records on the console, as plain lines."""
+    handler = RichHandler(
+        console=console, show_time=False, show_level=False, show_path=False, markup=False
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("polynlu")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
 def main() -> None:
+    _log_to_console()
     try:
         app()
     except PolynluError as error:

@@ -1,12 +1,14 @@
-import json
 from pathlib import Path
 
 import pytest
+from support import fit_baseline
 
 from polynlu import NLU, Interpretation
 from polynlu.data import MassiveData
 from polynlu.errors import PolynluError
-from polynlu.models.baseline import BaselineConfig, BaselineModel
+from polynlu.models.base import read_model_config
+from polynlu.models.baseline import BaselineModel
+from polynlu.training.config import BaselineConfig
 
 TINY_CONFIG = BaselineConfig(n_features=2**12, epochs=30)
 
@@ -15,7 +17,7 @@ TINY_CONFIG = BaselineConfig(n_features=2**12, epochs=30)
 def trained() -> BaselineModel:
     data = MassiveData(Path(__file__).parent / "data" / "massive-tiny")
     examples = data.read(["en-US", "ja-JP"], "train", show_progress=False).examples
-    return BaselineModel.fit(examples, TINY_CONFIG, show_progress=False)
+    return fit_baseline(examples, TINY_CONFIG)
 
 
 def test_it_learns_the_training_data(trained: BaselineModel) -> None:
@@ -42,11 +44,11 @@ def test_save_and_load_give_identical_predictions(trained: BaselineModel, tmp_pa
     NLU(trained).save(tmp_path / "model")
     files = sorted(p.name for p in (tmp_path / "model").iterdir())
     assert files == ["config.json", "weights.safetensors"]
-    config = json.loads((tmp_path / "model" / "config.json").read_text())
-    assert config["kind"] == "baseline"
-    assert config["format"] == "polynlu-model"
-    assert len(config["intents"]) == 6 and "Other" in config["slot_labels"]
-    assert config["baseline"]["n_features"] == 2**12
+    config = read_model_config(tmp_path / "model")
+    assert config.kind == "baseline"
+    assert config.format == "polynlu-model"
+    assert len(config.intents) == 6 and "Other" in config.slot_labels
+    assert config.settings.n_features == 2**12
     loaded = NLU.load(tmp_path / "model")
     assert loaded.parse_batch(texts, locales) == NLU(trained).parse_batch(texts, locales)
     assert loaded.model.slot_types == trained.slot_types

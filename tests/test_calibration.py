@@ -4,16 +4,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import fit_baseline
 
 from polynlu import NLU
 from polynlu.data import MassiveData
-from polynlu.models.baseline import BaselineConfig, BaselineModel
 from polynlu.models.calibration import (
     Calibration,
     calibrate,
     expected_calibration_error,
     fit_temperature,
 )
+from polynlu.training.config import BaselineConfig
 
 TINY = Path(__file__).parent / "data" / "massive-tiny"
 
@@ -65,7 +66,7 @@ def test_calibrate_reports_before_and_after() -> None:
 def test_a_saved_calibration_changes_confidence_and_flags_out_of_scope(tmp_path: Path) -> None:
     data = MassiveData(TINY)
     train = data.read(["en-US"], "train", show_progress=False).examples
-    model = BaselineModel.fit(train, BaselineConfig(n_features=4096), show_progress=False)
+    model = fit_baseline(train, BaselineConfig(n_features=4096))
     raw = NLU(model).parse("wake me up at six am", "en-US")
     model.calibration = Calibration(temperature=3.0, out_of_scope_threshold=0.99)
     model.save(tmp_path / "model")

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
+from support import TINY, TINY_JOINT
 from tokenizers import Tokenizer
 
 from polynlu import NLU
@@ -17,16 +18,20 @@ from polynlu.evaluation.evaluate import evaluate
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
 from polynlu.models.base import load_model
 from polynlu.models.calibration import Calibration
-from polynlu.models.export import export_onnx
 from polynlu.models.joint import JointModel
-from polynlu.training.config import TrainConfig
+from polynlu.models.onnx_export import export_onnx
+from polynlu.training import TrainingData
+from polynlu.training.config import DistillConfig
 from polynlu.training.distill import DistillTrainer, StudentSettings, prune_vocabulary
-from polynlu.training.trainer import JointTrainer
 
-TINY = Path(__file__).parent / "data" / "massive-tiny"
-CONFIG = TrainConfig(
-    backbone=TINY_BACKBONE, epochs=1, batch_size=16, max_length=32, freeze_layers=0
-)
+CONFIG = TINY_JOINT
+
+
+def distiller(settings: StudentSettings, teacher: JointModel, output: Path) -> DistillTrainer:
+    """A distillation of ``teacher`` with the tiny run's settings, every unlabelled
+    utterance used."""
+    config = DistillConfig(student=settings, training=CONFIG, unlabeled_per_locale=None)
+    return DistillTrainer(config, output, teacher=teacher, show_progress=False)
 
 
 def test_a_pruned_vocabulary_tokenizes_its_texts_exactly_as_before() -> None:
@@ -48,11 +53,8 @@ def data() -> MassiveData:
 
 
 @pytest.fixture(scope="module")
-def teacher(data: MassiveData, tmp_path_factory: pytest.TempPathFactory) -> JointModel:
-    train = data.read(["en-US"], "train", show_progress=False).examples
-    dev = data.read(["en-US"], "dev", show_progress=False).examples
-    folder = tmp_path_factory.mktemp("teacher") / "teacher"
-    return JointTrainer(CONFIG, folder, show_progress=False).fit(train, dev)
+def teacher(tiny_joint: tuple[JointModel, Path]) -> JointModel:
+    return tiny_joint[0]
 
 
 def test_distil_export_evaluate_and_serve(
@@ -65,9 +67,9 @@ def test_distil_export_evaluate_and_serve(
     unlabelled = data.read(["de-DE", "ja-JP", "zh-CN"], "train", show_progress=False).examples
     dev = data.read(["en-US"], "dev", show_progress=False).examples
     settings = StudentSettings(layers=1, vocab_size=2_000)
-    student = DistillTrainer(
-        teacher, settings, CONFIG, tmp_path / "student", show_progress=False
-    ).fit(labelled, unlabelled, dev)
+    student = distiller(settings, teacher, tmp_path / "student").fit(
+        TrainingData(labelled, dev, unlabelled)
+    )
     assert student.network.encoder.config.num_hidden_layers == 1
     assert student.parameter_count() < teacher.parameter_count() / 10
     saved = load_model(tmp_path / "student")
@@ -96,14 +98,14 @@ def test_resume_refuses_other_student_settings(
     unlabelled = data.read(["de-DE"], "train", show_progress=False).examples
     dev = data.read(["en-US"], "dev", show_progress=False).examples
     folder = tmp_path / "student"
-    DistillTrainer(teacher, StudentSettings(layers=1), CONFIG, folder, show_progress=False).fit(
-        labelled, unlabelled, dev
+    distiller(StudentSettings(layers=1), teacher, folder).fit(
+        TrainingData(labelled, dev, unlabelled)
     )
     state = json.loads((folder / "checkpoint" / "trainer_state.json").read_text())
     assert state["config"]["student"]["layers"] == 1
     with pytest.raises(PolynluError, match="another configuration"):
-        DistillTrainer(teacher, StudentSettings(layers=2), CONFIG, folder, show_progress=False).fit(
-            labelled, unlabelled, dev, resume=True
+        distiller(StudentSettings(layers=2), teacher, folder).fit(
+            TrainingData(labelled, dev, unlabelled), resume=True
         )
 
 
@@ -112,18 +114,17 @@ def test_a_student_keeps_learning_from_where_it_stopped(
 ) -> None:
     labelled = data.read(["en-US"], "train", show_progress=False).examples
     dev = data.read(["en-US"], "dev", show_progress=False).examples
-    first = DistillTrainer(
-        teacher, StudentSettings(layers=1, vocab_size=2_000), CONFIG, tmp_path / "first",
-        show_progress=False,
-    ).fit(labelled, data.read(["de-DE"], "train", show_progress=False).examples, dev)  # fmt: skip
+    first = distiller(StudentSettings(layers=1, vocab_size=2_000), teacher, tmp_path / "first").fit(
+        TrainingData(labelled, dev, data.read(["de-DE"], "train", show_progress=False).examples)
+    )
     first.calibration = Calibration(temperature=1.5)
     first.save(tmp_path / "first")
 
     fresh_text = data.read(["ja-JP", "zh-CN"], "train", show_progress=False).examples
     settings = StudentSettings(start_from=str(tmp_path / "first"))
-    second = DistillTrainer(
-        teacher, settings, CONFIG, tmp_path / "second", show_progress=False
-    ).fit(labelled, fresh_text, dev)
+    second = distiller(settings, teacher, tmp_path / "second").fit(
+        TrainingData(labelled, dev, fresh_text)
+    )
 
     # The same shape and vocabulary (not a new cut of the teacher), but new weights.
     assert second.network.encoder.config.num_hidden_layers == 1
@@ -148,7 +149,6 @@ def test_a_student_to_start_from_needs_the_teachers_labels(
     config_file.write_text(json.dumps(config))
     labelled = data.read(["en-US"], "train", show_progress=False).examples
     with pytest.raises(PolynluError, match="other intents than the teacher"):
-        DistillTrainer(
-            teacher, StudentSettings(start_from=str(tmp_path / "other")), CONFIG,
-            tmp_path / "student", show_progress=False,
-        ).fit(labelled, [], labelled)  # fmt: skip
+        distiller(StudentSettings(start_from=str(tmp_path / "other")), teacher, tmp_path / "x").fit(
+            TrainingData(labelled, labelled)
+        )

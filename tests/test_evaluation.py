@@ -4,12 +4,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import fit_baseline
 
 from polynlu import NLU
 from polynlu.data import MassiveData
 from polynlu.evaluation.evaluate import evaluate
 from polynlu.evaluation.report import write_report
-from polynlu.models.baseline import BaselineConfig, BaselineModel
+from polynlu.training.config import BaselineConfig
 
 ROOT = Path(__file__).parent.parent
 
@@ -18,7 +19,7 @@ ROOT = Path(__file__).parent.parent
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = MassiveData(ROOT / "tests" / "data" / "massive-tiny")
     train = data.read(["en-US"], "train", show_progress=False).examples
-    model = BaselineModel.fit(train, BaselineConfig(n_features=2**12), show_progress=False)
+    model = fit_baseline(train, BaselineConfig(n_features=2**12))
     dev = data.read(data.locales, "dev", show_progress=False).examples
     result = evaluate(NLU(model), dev, show_progress=False, meta={"split": "dev"})
     folder = tmp_path_factory.mktemp("report")

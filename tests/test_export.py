@@ -10,16 +10,12 @@ import numpy as np
 import pytest
 
 from polynlu import NLU
-from polynlu.data import MassiveData
 from polynlu.errors import PolynluError
-from polynlu.models.backbones.registry import TINY_BACKBONE
-from polynlu.models.export import export_onnx
+from polynlu.models.base import read_model_config
 from polynlu.models.joint import JointModel
 from polynlu.models.onnx import OnnxModel
-from polynlu.training.config import TrainConfig
-from polynlu.training.trainer import JointTrainer
+from polynlu.models.onnx_export import export_onnx
 
-TINY = Path(__file__).parent / "data" / "massive-tiny"
 TEXTS = [
     ("wake me up at five am this friday", "en-US"),
     ("明日の天気は", "ja-JP"),
@@ -30,13 +26,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def joint(tmp_path_factory: pytest.TempPathFactory) -> JointModel:
-    data = MassiveData(TINY)
-    train = data.read(["en-US", "ja-JP"], "train", show_progress=False).examples
-    dev = data.read(["en-US"], "dev", show_progress=False).examples
-    config = TrainConfig(backbone=TINY_BACKBONE, epochs=1, max_length=32, freeze_layers=0)
-    folder = tmp_path_factory.mktemp("export") / "joint"
-    return JointTrainer(config, folder, show_progress=False).fit(train, dev)
+def joint(tiny_joint_two_locales: tuple[JointModel, Path]) -> JointModel:
+    return tiny_joint_two_locales[0]
 
 
 def parse_all(nlu: NLU) -> list[Any]:
@@ -53,9 +44,9 @@ def test_the_float_export_answers_as_the_model_does(joint: JointModel, tmp_path:
         assert [(s.slot, s.start, s.end) for s in mine.slots] == [
             (s.slot, s.start, s.end) for s in theirs.slots
         ]
-    config = json.loads((tmp_path / "onnx" / "config.json").read_text())
-    assert config["kind"] == "onnx" and config["intents"] == joint.intents
-    assert config["parameters"] == joint.parameter_count()
+    config = read_model_config(tmp_path / "onnx")
+    assert config.kind == "onnx" and config.intents == joint.intents
+    assert config.settings.parameters == joint.parameter_count()
 
 
 def weight_scale_sizes(model_file: Path) -> list[int]:
@@ -79,8 +70,8 @@ def test_the_int8_export_is_smaller_and_still_parses(
     size = (tmp_path / "int8" / "model.onnx").stat().st_size
     assert size < (tmp_path / "float" / "model.onnx").stat().st_size / 2
     exported = NLU.load(tmp_path / "int8").model
-    assert isinstance(exported, OnnxModel) and exported.config["quantization"] == quantization
-    assert exported.config["weight_scales"] == scales
+    assert isinstance(exported, OnnxModel) and exported.settings.quantization == quantization
+    assert exported.settings.weight_scales == scales
     sizes = weight_scale_sizes(tmp_path / "int8" / "model.onnx")
     # Matrix products get a scale per output channel; lookup tables (Gather) keep one.
     assert (max(sizes) > 1) == (scales == "per-channel")
@@ -104,7 +95,7 @@ def test_an_exported_model_runs_without_torch(joint: JointModel, tmp_path: Path)
         "result = nlu.parse('wake me up at five', 'en-US')\n"
         "import polynlu.cli\n"
         "from polynlu.evaluation.evaluate import evaluate\n"
-        "from polynlu.serving.app import ServeSettings, create_app\n"
+        "from polynlu.serving import ServeSettings, create_app\n"
         f"create_app(ServeSettings(model={str(tmp_path / 'onnx')!r}))\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
         "print(json.dumps(result.to_dict()))\n"

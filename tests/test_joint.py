@@ -1,48 +1,35 @@
 """The joint model on a tiny random encoder with the real e5 tokenizer: seconds, not minutes."""
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from conftest import TWO_EPOCHS
+from support import tiny_training_data
 
 from polynlu import NLU
-from polynlu.data import MassiveData
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
+from polynlu.models.base import read_model_config
 from polynlu.models.features import Featurizer
 from polynlu.models.joint import JointModel
 from polynlu.text import segment
+from polynlu.training import TrainingData
 from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
 
-TINY = Path(__file__).parent / "data" / "massive-tiny"
-CONFIG = TrainConfig(
-    backbone=TINY_BACKBONE,
-    epochs=2,
-    batch_size=16,
-    head_learning_rate=5e-3,
-    max_length=32,
-    freeze_layers=0,  # the tiny encoder has 2 layers
-)
+CONFIG = TWO_EPOCHS
 
 
 @pytest.fixture(scope="module")
-def splits() -> tuple[list[Any], list[Any]]:
-    data = MassiveData(TINY)
-    train = data.read(["en-US", "ja-JP"], "train", show_progress=False).examples
-    dev = data.read(["en-US", "ja-JP"], "dev", show_progress=False).examples
-    return train, dev
+def splits() -> TrainingData:
+    return tiny_training_data(["en-US", "ja-JP"], ["en-US", "ja-JP"])
 
 
 @pytest.fixture(scope="module")
-def trained(
-    splits: tuple[list[Any], list[Any]], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[JointModel, Path]:
-    folder = tmp_path_factory.mktemp("joint") / "model"
-    model = JointTrainer(CONFIG, folder, show_progress=False).fit(*splits)
-    return model, folder
+def trained(tiny_joint_two_locales: tuple[JointModel, Path]) -> tuple[JointModel, Path]:
+    return tiny_joint_two_locales
 
 
 def test_each_word_reads_the_subword_holding_its_first_character() -> None:
@@ -68,11 +55,11 @@ def test_training_lowers_the_loss_and_keeps_the_best_epoch(
     assert [h["epoch"] for h in history] == [1, 2]
     assert history[1]["train_loss"] < history[0]["train_loss"]
     assert model.training["best_epoch"] in (1, 2)
-    config = json.loads((folder / "config.json").read_text())
-    assert config["kind"] == "joint" and config["backbone"] == TINY_BACKBONE
-    assert config["train_locales"] == ["en-US", "ja-JP"]
-    assert config["slot_labels"][0] == "Other"
-    assert len(config["training"]["history"]) == 2
+    config = read_model_config(folder)
+    assert config.kind == "joint" and config.settings.backbone == TINY_BACKBONE
+    assert config.train_locales == ["en-US", "ja-JP"]
+    assert config.slot_labels[0] == "Other"
+    assert len(config.provenance.training["history"]) == 2
     for name in ("heads.safetensors", "tokenizer.json", "encoder/model.safetensors"):
         assert (folder / name).is_file()
     assert not list(folder.rglob("*.bin")) and not list(folder.rglob("*.pt"))
@@ -92,7 +79,7 @@ def test_a_saved_model_parses_the_same_after_loading(trained: tuple[JointModel, 
 
 
 def test_resume_continues_where_an_interrupted_run_stopped(
-    splits: tuple[list[Any], list[Any]], trained: tuple[JointModel, Path], tmp_path: Path
+    splits: TrainingData, trained: tuple[JointModel, Path], tmp_path: Path
 ) -> None:
     class SimulatedCrashError(Exception):
         pass
@@ -103,8 +90,8 @@ def test_resume_continues_where_an_interrupted_run_stopped(
 
     folder = tmp_path / "model"
     with pytest.raises(SimulatedCrashError):
-        JointTrainer(CONFIG, folder, show_progress=False, on_epoch=stop_after_first).fit(*splits)
-    resumed = JointTrainer(CONFIG, folder, show_progress=False).fit(*splits, resume=True)
+        JointTrainer(CONFIG, folder, show_progress=False, on_epoch=stop_after_first).fit(splits)
+    resumed = JointTrainer(CONFIG, folder, show_progress=False).fit(splits, resume=True)
     assert [h["epoch"] for h in resumed.training["history"]] == [1, 2]
     uninterrupted, _ = trained
     for mine, theirs in zip(
@@ -116,15 +103,15 @@ def test_resume_continues_where_an_interrupted_run_stopped(
     with pytest.raises(PolynluError, match="another configuration"):
         JointTrainer(
             TrainConfig(**{**CONFIG.__dict__, "epochs": 3}), folder, show_progress=False
-        ).fit(*splits, resume=True)
+        ).fit(splits, resume=True)
 
 
 def test_frozen_lower_layers_keep_their_pretrained_weights(
-    splits: tuple[list[Any], list[Any]], tmp_path: Path
+    splits: TrainingData, tmp_path: Path
 ) -> None:
     config = TrainConfig(**{**CONFIG.__dict__, "epochs": 1, "freeze_layers": 1, "layer_decay": 0.5})
     pretrained = load_backbone(TINY_BACKBONE).encoder.state_dict()
-    model = JointTrainer(config, tmp_path / "model", show_progress=False).fit(*splits)
+    model = JointTrainer(config, tmp_path / "model", show_progress=False).fit(splits)
     tuned = model.network.encoder.state_dict()
     layer0 = [name for name in tuned if name.startswith("encoder.layer.0.")]
     layer1 = [name for name in tuned if name.startswith("encoder.layer.1.")]
@@ -135,11 +122,11 @@ def test_frozen_lower_layers_keep_their_pretrained_weights(
 
 
 def test_layer_decay_scales_the_learning_rate_by_depth(
-    splits: tuple[list[Any], list[Any]], tmp_path: Path
+    splits: TrainingData, tmp_path: Path
 ) -> None:
     config = TrainConfig(**{**CONFIG.__dict__, "layer_decay": 0.5, "freeze_embeddings": False})
     trainer = JointTrainer(config, tmp_path, show_progress=False)
-    model = trainer._build_model(splits[0], torch.device("cpu"))
+    model = trainer._build_model(splits.train, torch.device("cpu"))
     optimizer = trainer._optimizer(model.network)
     rates = sorted({group["lr"] for group in optimizer.param_groups})
     lr = config.learning_rate

@@ -39,12 +39,14 @@ def test_nothing_to_identify_is_none() -> None:
 def test_nlu_without_detection_leaves_the_locale_unknown() -> None:
     from pathlib import Path
 
+    from support import fit_baseline
+
     from polynlu.data import MassiveData
-    from polynlu.models.baseline import BaselineConfig, BaselineModel
+    from polynlu.training.config import BaselineConfig
 
     data = MassiveData(Path(__file__).parent / "data" / "massive-tiny")
     train = data.read(["en-US"], "train", show_progress=False).examples
-    model = BaselineModel.fit(train, BaselineConfig(n_features=4096), show_progress=False)
+    model = fit_baseline(train, BaselineConfig(n_features=4096))
     unknown = NLU(model, detect_language=False).parse("wie spät ist es")
     assert unknown.locale is None and unknown.locale_source is None and unknown.zero_shot is None
     detected = NLU(model).parse("wie spät ist es in Berlin")

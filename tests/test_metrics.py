@@ -2,7 +2,7 @@
 
 import pytest
 
-from polynlu.evaluation.metrics import fit_to_gold, score, to_bio
+from polynlu.evaluation.metrics import compute_scores, fit_to_gold, to_bio
 
 
 def test_bio_comes_from_runs_of_equal_labels() -> None:
@@ -15,7 +15,7 @@ def test_adjacent_slots_of_one_type_merge_into_one_chunk() -> None:
     # "[date : monday] [date : tuesday]" is two gold slots but one run of 'date'.
     assert to_bio(["date", "date"]) == ["B-date", "I-date"]
     # Predicting the merged run is therefore fully right:
-    result = score(["i"], ["i"], [["date", "date"]], [["date", "date"]])
+    result = compute_scores(["i"], ["i"], [["date", "date"]], [["date", "date"]])
     assert (result.slot_f1, result.exact_match) == (1.0, 1.0)
 
 
@@ -27,20 +27,22 @@ def test_short_predictions_are_padded_and_long_ones_truncated() -> None:
     assert fit_to_gold(["time"], 3) == ["time", "Other", "Other"]
     assert fit_to_gold(["time", "date", "date", "date"], 2) == ["time", "date"]
     gold = [["time", "Other", "Other"]]
-    assert score(["i"], ["i"], gold, [["time"]]).exact_match == 1.0
-    assert score(["i"], ["i"], gold, [["time", "Other", "Other", "date"]]).exact_match == 1.0
+    assert compute_scores(["i"], ["i"], gold, [["time"]]).exact_match == 1.0
+    assert (
+        compute_scores(["i"], ["i"], gold, [["time", "Other", "Other", "date"]]).exact_match == 1.0
+    )
 
 
 def test_micro_f1_pools_chunks_over_utterances() -> None:
     # Gold: 3 chunks. Prediction: 4 chunks, 2 right. P = 2/4, R = 2/3, F1 = 4/7.
     gold = [["time", "time", "Other"], ["date", "Other", "place"]]
     predicted = [["time", "time", "date"], ["date", "place", "Other"]]
-    result = score(["a", "b"], ["a", "b"], gold, predicted)
+    result = compute_scores(["a", "b"], ["a", "b"], gold, predicted)
     assert result.slot_f1 == pytest.approx(2 * (1 / 2) * (2 / 3) / (1 / 2 + 2 / 3))
 
 
 def test_a_partly_right_chunk_counts_as_wrong() -> None:
-    result = score(["a"], ["a"], [["time", "time"]], [["time", "Other"]])
+    result = compute_scores(["a"], ["a"], [["time", "time"]], [["time", "Other"]])
     assert result.slot_f1 == 0.0
     assert result.exact_match == 0.0
 
@@ -48,20 +50,20 @@ def test_a_partly_right_chunk_counts_as_wrong() -> None:
 def test_exact_match_needs_the_intent_and_every_tag() -> None:
     gold = [["time"], ["Other"], ["Other"]]
     predicted = [["time"], ["Other"], ["date"]]
-    result = score(["a", "b", "c"], ["a", "x", "c"], gold, predicted)
+    result = compute_scores(["a", "b", "c"], ["a", "x", "c"], gold, predicted)
     assert result.intent_acc == pytest.approx(2 / 3)
     assert result.exact_match == pytest.approx(1 / 3)
     assert result.n == 3
 
 
 def test_no_slots_anywhere_scores_zero_f1_like_the_official_code() -> None:
-    result = score(["a"], ["a"], [["Other", "Other"]], [["Other", "Other"]])
+    result = compute_scores(["a"], ["a"], [["Other", "Other"]], [["Other", "Other"]])
     assert result.slot_f1 == 0.0
     assert result.exact_match == 1.0
 
 
 def test_mismatched_lengths_and_empty_input_are_errors() -> None:
     with pytest.raises(ValueError, match="one entry per utterance"):
-        score(["a"], [], [["Other"]], [["Other"]])
+        compute_scores(["a"], [], [["Other"]], [["Other"]])
     with pytest.raises(ValueError, match="empty"):
-        score([], [], [], [])
+        compute_scores([], [], [], [])

@@ -5,7 +5,6 @@ import asyncio
 import json
 import re
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -15,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -24,55 +22,19 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from support import LiveServer
 
-from polynlu.data import MassiveData
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE
-from polynlu.serving import ServeSettings, create_app
-from polynlu.serving.server import free_port, serve_in_background
-from polynlu.training.config import TrainConfig
-from polynlu.training.trainer import JointTrainer
-
-TINY = Path(__file__).parent / "data" / "massive-tiny"
+from polynlu.models.base import read_model_config
+from polynlu.models.joint import JointModel
+from polynlu.serving import ServeSettings
+from polynlu.serving.server import serve_in_background
 
 
 @pytest.fixture(scope="module")
-def model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = MassiveData(TINY)
-    train = data.read(["en-US"], "train", show_progress=False).examples
-    dev = data.read(["en-US"], "dev", show_progress=False).examples
-    folder = tmp_path_factory.mktemp("serving") / "tiny-joint"
-    config = TrainConfig(
-        backbone=TINY_BACKBONE, epochs=1, batch_size=16, max_length=32, freeze_layers=0
-    )
-    JointTrainer(config, folder, show_progress=False).fit(train, dev)
-    return folder
-
-
-class LiveServer:
-    """uvicorn serving the app in a thread, on a free port of 127.0.0.1."""
-
-    def __init__(self, settings: ServeSettings) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def model_folder(tiny_joint: tuple[JointModel, Path]) -> Path:
+    return tiny_joint[1]
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +93,8 @@ def test_health_and_model_describe_the_service(client: httpx.Client, model_folde
     health = client.get("/v1/health").json()
     assert health["status"] == "ok" and health["model"]["name"] == "tiny-joint"
     info = client.get("/v1/model").json()
-    config = json.loads((model_folder / "config.json").read_text())
-    assert info["intents"] == config["intents"] and info["slot_types"] == config["slot_types"]
+    config = read_model_config(model_folder)
+    assert info["intents"] == config.intents and info["slot_types"] == config.slot_types
     assert info["train_locales"] == ["en-US"] and info["backbone"] == TINY_BACKBONE
     assert info["parameters"] > 0 and info["size_bytes"] > 0
     assert info["calibration"] == {"temperature": 1.0, "out_of_scope_threshold": 0.5}

@@ -1,5 +1,5 @@
 """Scoring predictions the way MASSIVE does, and reporting them per locale and group."""
 
-from polynlu.evaluation.metrics import Scores, fit_to_gold, score, to_bio
+from polynlu.evaluation.metrics import Scores, compute_scores, fit_to_gold, to_bio
 
-__all__ = ["Scores", "fit_to_gold", "score", "to_bio"]
+__all__ = ["Scores", "compute_scores", "fit_to_gold", "to_bio"]

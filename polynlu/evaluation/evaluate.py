@@ -13,8 +13,15 @@ import numpy as np
 from polynlu.data.annotation import format_annotation
 from polynlu.data.locales import GROUPINGS, group_of
 from polynlu.data.massive import Example
-from polynlu.evaluation.metrics import Scores, score
+from polynlu.errors import PolynluError
+from polynlu.evaluation.metrics import Scores, compute_scores
 from polynlu.models.base import NLUModel
+from polynlu.models.calibration import (
+    DEFAULT_OUT_OF_SCOPE_THRESHOLD,
+    Calibration,
+    calibrate,
+    with_check,
+)
 from polynlu.nlu import NLU
 from polynlu.progress import LoggedProgress
 from polynlu.text.batches import map_by_length
@@ -119,7 +126,7 @@ def score_predictions(predictions: Sequence[Prediction]) -> dict[str, Scores]:
     for prediction in predictions:
         by_locale[prediction.example.locale].append(prediction)
     return {
-        locale: score(
+        locale: compute_scores(
             [p.example.intent for p in items],
             [p.interpretation.intent for p in items],
             [p.example.labels for p in items],
@@ -158,7 +165,7 @@ def intent_probabilities(
             known,
             lambda batch: [
                 s.intent_probs
-                for s in model.score([e.utt for e in batch], [e.locale for e in batch])
+                for s in model.probabilities([e.utt for e in batch], [e.locale for e in batch])
             ],
             length=lambda example: len(example.utt),
             batch_size=batch_size,
@@ -166,3 +173,33 @@ def intent_probabilities(
         )
     labels = np.array([index[e.intent] for e in known], dtype=np.int64)
     return (np.stack(rows) if rows else np.zeros((0, len(index)))), labels
+
+
+def calibrate_model(
+    model: NLUModel,
+    examples: Sequence[Example],
+    *,
+    check: Sequence[Example] | None = None,
+    out_of_scope_threshold: float = DEFAULT_OUT_OF_SCOPE_THRESHOLD,
+    description: dict[str, Any] | None = None,
+    check_description: dict[str, Any] | None = None,
+    show_progress: bool = True,
+) -> Calibration:
+    """The temperature that fits ``model``'s intent confidences on ``examples``, with the
+    calibration error before and after on them and, if given, on ``check`` (data the fit
+    must not see, such as zero-shot locales). The model itself is left as it is."""
+    probabilities, labels = intent_probabilities(model, examples, show_progress=show_progress)
+    if not len(labels):
+        raise PolynluError("no utterances with intents the model knows to calibrate on")
+    calibration = calibrate(
+        probabilities,
+        labels,
+        out_of_scope_threshold=out_of_scope_threshold,
+        description=description,
+    )
+    if check:
+        check_probabilities, check_labels = intent_probabilities(
+            model, check, show_progress=show_progress
+        )
+        calibration = with_check(calibration, check_probabilities, check_labels, check_description)
+    return calibration

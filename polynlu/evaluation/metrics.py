@@ -65,7 +65,7 @@ class Scores:
         }
 
 
-def score(
+def compute_scores(
     gold_intents: Sequence[str],
     predicted_intents: Sequence[str],
     gold_labels: Sequence[Sequence[str]],

@@ -1,44 +1,47 @@
 """The one interface every model kind implements, and the registry that finds a kind by name.
 
-``evaluate``, ``serve`` and the CLI only ever talk to ``NLUModel``; a saved model folder says
-its kind in ``config.json`` and the registry imports that kind's module on demand, so loading
-a baseline never imports PyTorch.
+``evaluate``, ``serve`` and the CLI only ever talk to ``NLUModel``. A saved model folder says
+its kind in ``config.json`` (a ``ModelConfig``); ``MODEL_KINDS`` imports that kind's module
+on demand, so loading a baseline never imports PyTorch.
+
+A new kind is one module: a subclass of ``NLUModel`` with its ``KindSettings``, registered with
+``@MODEL_KINDS.register("name")`` (or an entry point in ``polynlu.model_kinds``), and a trainer
+registered in ``polynlu.training.TRAINERS``.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import platform
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
 from polynlu.errors import PolynluError
 from polynlu.models.calibration import Calibration
+from polynlu.models.config import (
+    CONFIG_FILE,
+    KindSettings,
+    ModelConfig,
+    Provenance,
+    migrate,
+    read_config_json,
+    validate_config,
+    write_model_config,
+)
 from polynlu.models.decoding import UtteranceScores, interpret
+from polynlu.registry import Registry
 from polynlu.text.spans import OUTSIDE
 from polynlu.types import Interpretation
 
-CONFIG_FILE = "config.json"
-FORMAT_NAME = "polynlu-model"
-FORMAT_VERSION = 1
-
-# kind -> "module:Class"; imported lazily so a kind's heavy dependencies load only when used.
-MODEL_KINDS: dict[str, str] = {
-    "baseline": "polynlu.models.baseline:BaselineModel",
-    "joint": "polynlu.models.joint:JointModel",
-    "onnx": "polynlu.models.onnx:OnnxModel",
-}
-
 
 class NLUModel(ABC):
-    """A trained intent + slot model. Subclasses pass their label sets to ``__init__`` and
-    implement ``score``; decoding scores into an ``Interpretation`` is shared."""
+    """A trained intent + slot model. Subclasses pass their label sets to ``__init__``,
+    compute ``probabilities`` and save and load their weights; decoding, calibration and the
+    config file are shared."""
 
     kind: ClassVar[str]
+    settings_type: ClassVar[type[KindSettings]]
+    """The kind's sub-config in ``config.json`` (``ModelConfig.settings``)."""
 
     def __init__(
         self, intents: list[str], slot_labels: list[str], train_locales: list[str]
@@ -49,6 +52,7 @@ class NLUModel(ABC):
         self._slot_labels = list(slot_labels)
         self._train_locales = list(train_locales)
         self.calibration = Calibration()
+        self.provenance = Provenance()
 
     @property
     def intents(self) -> list[str]:
@@ -67,8 +71,24 @@ class NLUModel(ABC):
     def train_locales(self) -> list[str]:
         return list(self._train_locales)
 
+    @property
+    def training(self) -> dict[str, Any]:
+        """How the model was trained (configuration, data sizes, history): provenance."""
+        return self.provenance.training
+
+    @training.setter
+    def training(self, value: dict[str, Any]) -> None:
+        self.provenance.training = value
+
+    @property
+    def backbone_name(self) -> str | None:
+        """The encoder the model is built on, if it has one."""
+        return None
+
     @abstractmethod
-    def score(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[UtteranceScores]:
+    def probabilities(
+        self, texts: Sequence[str], locales: Sequence[str | None]
+    ) -> list[UtteranceScores]:
         """Uncalibrated intent and per-word slot probabilities for a batch of utterances
         (``locales[i]`` may be None when unknown)."""
 
@@ -76,7 +96,9 @@ class NLUModel(ABC):
         """Interpret a batch of utterances (``locales[i]`` may be None when unknown)."""
         return [
             interpret(text, locale, scores, self._intents, self._slot_labels, self.calibration)
-            for text, locale, scores in zip(texts, locales, self.score(texts, locales), strict=True)
+            for text, locale, scores in zip(
+                texts, locales, self.probabilities(texts, locales), strict=True
+            )
         ]
 
     @abstractmethod
@@ -89,33 +111,57 @@ class NLUModel(ABC):
         """Numbers in the model (weights of every tensor, frozen ones included)."""
 
     @abstractmethod
-    def save(self, folder: Path) -> None:
-        """Write the model into ``folder`` (config.json + safetensors, never pickle)."""
+    def kind_settings(self) -> KindSettings:
+        """This model's ``settings_type``: what ``load`` needs besides labels and weights."""
+
+    @abstractmethod
+    def save_weights(self, folder: Path) -> None:
+        """Write the weights and whatever else the kind keeps beside ``config.json``
+        (safetensors, a tokenizer, an ONNX graph: never pickle)."""
 
     @classmethod
     @abstractmethod
-    def load(cls, folder: Path, config: dict[str, Any]) -> NLUModel:
-        """Read a folder written by ``save``; ``config`` is its parsed config.json."""
+    def load(cls, folder: Path, config: ModelConfig[Any]) -> NLUModel:
+        """Rebuild the model from ``folder``; ``config`` is its validated config.json, whose
+        calibration and provenance ``load_model`` sets afterwards."""
+
+    def config(self) -> ModelConfig[KindSettings]:
+        return ModelConfig[KindSettings](
+            kind=self.kind,
+            intents=self._intents,
+            slot_labels=self._slot_labels,
+            train_locales=self._train_locales,
+            calibration=self.calibration,
+            settings=self.kind_settings(),
+            provenance=self.provenance,
+        )
+
+    def save(self, folder: Path) -> None:
+        """Write the whole model into ``folder``; ``load_model(folder)`` reads it back."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.save_weights(folder)
+        self.save_config(folder)
+
+    def save_config(self, folder: Path) -> None:
+        """Rewrite only ``config.json``: after calibrating, or adding to the training record,
+        without writing the weights again."""
+        write_model_config(folder, self.config())
 
 
-def base_config(model: NLUModel, **extra: Any) -> dict[str, Any]:
-    """The fields every saved model's config.json carries, so any folder can be audited."""
-    from polynlu import __version__
-
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "kind": model.kind,
-        "polynlu_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "intents": model.intents,
-        "slot_types": model.slot_types,
-        "train_locales": model.train_locales,
-        "calibration": model.calibration.to_config(),
-        **extra,
-    }
-
+MODEL_KINDS: Registry[type[NLUModel]] = Registry(
+    "model kind", entry_point_group="polynlu.model_kinds"
+)
+MODEL_KINDS.register_lazy(
+    "joint", "polynlu.models.joint:JointModel", summary="a multilingual encoder with two heads"
+)
+MODEL_KINDS.register_lazy(
+    "baseline",
+    "polynlu.models.baseline:BaselineModel",
+    summary="hashed n-grams and linear classifiers",
+)
+MODEL_KINDS.register_lazy(
+    "onnx", "polynlu.models.onnx:OnnxModel", summary="an exported joint model on onnxruntime"
+)
 
 NOT_THE_MODEL = frozenset({"checkpoint", "checkpoint.partial", "eval"})
 """Folders a model folder may also hold: training checkpoints and evaluation reports."""
@@ -130,40 +176,25 @@ def model_size_bytes(folder: Path) -> int:
     )
 
 
-def write_config(folder: Path, config: dict[str, Any]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(config, indent=2, ensure_ascii=False)
-    (folder / CONFIG_FILE).write_text(text + "\n", "utf-8")
-
-
-def read_config(folder: Path) -> dict[str, Any]:
+def read_model_config(folder: str | Path) -> ModelConfig[KindSettings]:
+    """The folder's validated ``config.json`` (imports the kind's module to check its
+    settings); a one-line ``PolynluError`` naming the file and field otherwise."""
+    folder = Path(folder)
+    raw = read_config_json(folder)
     path = folder / CONFIG_FILE
-    if not path.is_file():
-        raise PolynluError(f"{folder} is not a polynlu model: it has no {CONFIG_FILE}")
-    try:
-        config = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as error:
-        raise PolynluError(f"{path}: invalid JSON: {error}") from error
-    if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
-        raise PolynluError(f"{path} is not a polynlu model config (no format '{FORMAT_NAME}')")
-    if config.get("kind") not in MODEL_KINDS:
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in MODEL_KINDS:
         raise PolynluError(
-            f"{path}: unknown model kind {config.get('kind')!r} (known: {', '.join(MODEL_KINDS)})"
+            f"{path}: unknown model kind {kind!r} (available: {', '.join(MODEL_KINDS.names())})"
         )
-    return config
-
-
-def model_class(kind: str) -> type[NLUModel]:
-    module_name, _, class_name = MODEL_KINDS[kind].partition(":")
-    cls: type[NLUModel] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+    settings_type: type[KindSettings] = MODEL_KINDS.get(kind).settings_type
+    return validate_config(migrate(raw, path), settings_type, path)
 
 
 def load_model(folder: str | Path) -> NLUModel:
     folder = Path(folder)
-    if not folder.is_dir():
-        raise PolynluError(f"model folder '{folder}' not found")
-    config = read_config(folder)
-    model = model_class(config["kind"]).load(folder, config)
-    model.calibration = Calibration.from_config(config.get("calibration"))
+    config = read_model_config(folder)
+    model = MODEL_KINDS.get(config.kind).load(folder, config)
+    model.calibration = config.calibration
+    model.provenance = config.provenance
     return model

@@ -10,11 +10,12 @@ utterance whose calibrated confidence falls below ``out_of_scope_threshold`` is 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from scipy.special import softmax
 
 DEFAULT_OUT_OF_SCOPE_THRESHOLD = 0.5
 """Below 0.5 a calibrated intent is more likely wrong than right."""
@@ -43,10 +44,7 @@ class Calibration:
 
 
 def _scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    logits = np.log(np.clip(probabilities, 1e-12, None)) / temperature
-    logits -= logits.max(axis=-1, keepdims=True)
-    scaled = np.exp(logits)
-    result: np.ndarray = scaled / scaled.sum(axis=-1, keepdims=True)
+    result: np.ndarray = softmax(np.log(np.clip(probabilities, 1e-12, None)) / temperature, axis=-1)
     return result
 
 
@@ -81,6 +79,27 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
+def _summary(
+    probabilities: np.ndarray, labels: np.ndarray, out_of_scope_threshold: float
+) -> dict[str, Any]:
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    flagged = confidence < out_of_scope_threshold
+    return {
+        "ece": round(expected_calibration_error(probabilities, labels), 4),
+        "nll": round(negative_log_likelihood(probabilities, labels), 4),
+        "mean_confidence": round(float(confidence.mean()), 4),
+        "accuracy": round(float(correct.mean()), 4),
+        "out_of_scope_rate": round(float(flagged.mean()), 4),
+        "accuracy_in_scope": round(float(correct[~flagged].mean()), 4)
+        if (~flagged).any()
+        else None,
+        "accuracy_out_of_scope": round(float(correct[flagged].mean()), 4)
+        if flagged.any()
+        else None,
+    }
+
+
 def calibrate(
     probabilities: np.ndarray,
     labels: np.ndarray,
@@ -93,21 +112,27 @@ def calibrate(
     temperature = fit_temperature(probabilities, labels)
     scaled = _scaled(probabilities, temperature)
     report: dict[str, Any] = {**(description or {}), "utterances": len(labels)}
-    for name, probs in (("before", probabilities), ("after", scaled)):
-        confidence = probs.max(axis=1)
-        correct = probs.argmax(axis=1) == labels
-        flagged = confidence < out_of_scope_threshold
-        report[name] = {
-            "ece": round(expected_calibration_error(probs, labels), 4),
-            "nll": round(negative_log_likelihood(probs, labels), 4),
-            "mean_confidence": round(float(confidence.mean()), 4),
-            "accuracy": round(float(correct.mean()), 4),
-            "out_of_scope_rate": round(float(flagged.mean()), 4),
-            "accuracy_in_scope": round(float(correct[~flagged].mean()), 4)
-            if (~flagged).any()
-            else None,
-            "accuracy_out_of_scope": round(float(correct[flagged].mean()), 4)
-            if flagged.any()
-            else None,
-        }
+    report["before"] = _summary(probabilities, labels, out_of_scope_threshold)
+    report["after"] = _summary(scaled, labels, out_of_scope_threshold)
     return Calibration(round(temperature, 4), out_of_scope_threshold, report)
+
+
+def with_check(
+    calibration: Calibration,
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    description: dict[str, Any] | None = None,
+) -> Calibration:
+    """``calibration`` with its effect on other data recorded under ``fitted_on["check"]``
+    (for instance the zero-shot locales, which the fit must not see)."""
+    before = _summary(probabilities, labels, calibration.out_of_scope_threshold)
+    after = _summary(calibration.apply(probabilities), labels, calibration.out_of_scope_threshold)
+    check = {
+        **(description or {}),
+        "utterances": len(labels),
+        "ece_before": before["ece"],
+        "ece_after": after["ece"],
+        "accuracy": after["accuracy"],
+        "out_of_scope_rate": after["out_of_scope_rate"],
+    }
+    return replace(calibration, fitted_on={**(calibration.fitted_on or {}), "check": check})

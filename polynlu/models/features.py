@@ -18,6 +18,8 @@ from tokenizers import Tokenizer
 
 from polynlu.text.segmentation import Word
 
+TOKENIZER_FILE = "tokenizer.json"
+"""Where a model folder keeps the tokenizer its featurizer reads with."""
 MAX_WORD_OFFSET = 7
 """Words that share a sub-word (``日の`` holds ``日`` and ``の``) are told apart by their
 character offset inside it, capped here."""

@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -23,21 +23,21 @@ from transformers import PreTrainedModel
 
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone, load_saved_backbone
-from polynlu.models.base import NLUModel, base_config, write_config
-from polynlu.models.decoding import UtteranceScores
+from polynlu.models.config import KindSettings, ModelConfig
 from polynlu.models.features import MAX_WORD_OFFSET, Features, Featurizer
-from polynlu.text.segmentation import segment
+from polynlu.models.featurized import FeaturizedModel
 
 HEADS_FILE = "heads.safetensors"
 HEAD_MODULES = ("word_offset", "intent_head", "slot_head")
 
 
-@dataclass(frozen=True)
-class JointSettings:
+class JointSettings(KindSettings):
     """What shapes the network and its inputs; saved with the model."""
 
     max_length: int = 64
     dropout: float = 0.1
+    backbone: str | None = None
+    """The name of the encoder the model was built on (its weights are in the folder)."""
 
 
 @dataclass
@@ -105,8 +105,9 @@ class JointNetwork(nn.Module):
         }
 
 
-class JointModel(NLUModel):
+class JointModel(FeaturizedModel):
     kind = "joint"
+    settings_type = JointSettings
 
     def __init__(
         self,
@@ -132,25 +133,20 @@ class JointModel(NLUModel):
         self.featurizer = Featurizer(backbone.tokenizer, settings.max_length)
         self.device = torch.device("cpu")
 
+    @property
+    def backbone_name(self) -> str:
+        return self.backbone.name
+
     def to(self, device: torch.device) -> JointModel:
         self.device = device
         self.network.to(device)
         return self
 
-    def score(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[UtteranceScores]:
-        if not texts:
-            return []
-        words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
-        batch = Batch.from_features(self.featurizer.batch(texts, words)).to(self.device)
+    def logits(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
         self.network.eval()
         with torch.inference_mode():
-            intent_logits, slot_logits = self.network(batch)
-            intent_probs = intent_logits.softmax(-1).float().cpu().numpy()
-            slot_probs = slot_logits.softmax(-1).float().cpu().numpy()
-        return [
-            UtteranceScores(sentence, intent_probs[row], slot_probs[row, : len(sentence)])
-            for row, sentence in enumerate(words)
-        ]
+            intent_logits, slot_logits = self.network(Batch.from_features(features).to(self.device))
+        return intent_logits.float().cpu().numpy(), slot_logits.float().cpu().numpy()
 
     def set_threads(self, threads: int | None) -> None:
         # PyTorch's intra-op pool is per process, so this is too; None keeps the current one.
@@ -160,34 +156,24 @@ class JointModel(NLUModel):
     def parameter_count(self) -> int:
         return sum(parameter.numel() for parameter in self.network.parameters())
 
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+    def kind_settings(self) -> JointSettings:
+        return self.settings.model_copy(update={"backbone": self.backbone.name})
+
+    def save_weights(self, folder: Path) -> None:
         self.backbone.save(folder)
         save_file(self.network.heads_state(), str(folder / HEADS_FILE))
-        write_config(
-            folder,
-            base_config(
-                self,
-                backbone=self.backbone.name,
-                hidden_size=self.backbone.hidden_size,
-                slot_labels=self._slot_labels,
-                joint=asdict(self.settings),
-                training=self.training,
-                torch=torch.__version__,
-            ),
-        )
+        self.provenance.libraries = {**self.provenance.libraries, "torch": torch.__version__}
 
     @classmethod
-    def load(cls, folder: Path, config: dict[str, Any]) -> JointModel:
+    def load(cls, folder: Path, config: ModelConfig[Any]) -> JointModel:
+        settings: JointSettings = config.settings
         try:
-            backbone = load_saved_backbone(config["backbone"], folder)
             model = cls(
-                backbone=backbone,
-                intents=list(config["intents"]),
-                slot_labels=list(config["slot_labels"]),
-                settings=JointSettings(**config["joint"]),
-                train_locales=list(config["train_locales"]),
-                training=config.get("training"),
+                backbone=load_saved_backbone(settings.backbone or "unknown", folder),
+                intents=config.intents,
+                slot_labels=config.slot_labels,
+                settings=settings,
+                train_locales=config.train_locales,
             )
             heads = load_file(str(folder / HEADS_FILE))
             for name in HEAD_MODULES:

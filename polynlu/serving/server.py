@@ -21,7 +21,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from polynlu.errors import PolynluError
-from polynlu.serving.app import SETTINGS_ENVIRONMENT, ServeSettings
+from polynlu.serving.settings import SETTINGS_ENVIRONMENT, ServeSettings
 
 APP_FACTORY = "polynlu.serving.app:app_from_environment"
 STARTUP_FAILURE = 3  # uvicorn's own exit status for this

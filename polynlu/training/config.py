@@ -1,14 +1,20 @@
-"""Training settings, in a module of their own so the CLI can show defaults without PyTorch."""
+"""Training settings, in a module of their own so the CLI can show defaults without PyTorch.
+
+These dataclasses are the one place each default lives: the CLI and the benchmarks only map
+the options a user gives onto them (``polynlu.options.with_options``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Fine-tuning the joint model."""
+
     backbone: str = DEFAULT_BACKBONE
     epochs: int = 5
     batch_size: int = 32
@@ -18,9 +24,8 @@ class TrainConfig:
     warmup_ratio: float = 0.06
     freeze_embeddings: bool = True
     freeze_layers: int = 4
-    """Also freeze the lowest N transformer layers: cheaper steps, and better transfer. On
-    en-US → 51 locales, 5 epochs with 4 frozen layers beat 5 epochs with none by 2.8 exact-match
-    points (benchmarks/results/zero_shot_sweep*.json)."""
+    """Also freeze the lowest N transformer layers: cheaper steps, and better transfer
+    (the recipe sweep in docs/results.md chose 4)."""
     layer_decay: float = 1.0
     """Layer-wise learning-rate decay: layer ``i`` of ``L`` trains at ``lr * decay**(L - i)``."""
     max_length: int = 64
@@ -30,3 +35,45 @@ class TrainConfig:
     device: str = "auto"
     eval_batch_size: int = 128
     selection_metric: str = "exact_match"
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Fitting the baseline's two linear classifiers."""
+
+    n_features: int = 2**17
+    """Size of the hashed feature space."""
+    alpha: float = 2e-6
+    epochs: int = 15
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class StudentSettings:
+    """The student a teacher is distilled into, and how it learns from the teacher."""
+
+    layers: int = 4
+    hidden: int | None = None
+    """None keeps the teacher's width (and its weights); another width starts from random."""
+    vocab_size: int | None = 50_000
+    """Most sub-words kept (the most frequent in the distillation texts); None keeps every one
+    the texts use."""
+    temperature: float = 2.0
+    gold_weight: float = 1.0
+    """Weight of the gold-label loss on the teacher's training locales."""
+    start_from: str | None = None
+    """A student folder to keep training; ``layers``, ``hidden`` and ``vocab_size`` are then
+    its own."""
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Teacher → student: the student, the unlabelled text it learns on, and the run."""
+
+    student: StudentSettings = field(default_factory=StudentSettings)
+    training: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=3, learning_rate=2e-4, freeze_layers=0)
+    )
+    """The run (the backbone and ``max_length`` are the teacher's). Every layer trains."""
+    unlabeled_per_locale: int | None = 1000
+    """At most this many unlabelled utterances of each locale the teacher was not trained on."""

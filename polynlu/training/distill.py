@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,33 +25,21 @@ from tokenizers import Tokenizer
 from torch import nn
 from transformers import AutoModel, PreTrainedModel
 
-from polynlu.data.massive import Example
+from polynlu.data.massive import Example, cap_per_locale
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone
 from polynlu.models.calibration import Calibration
 from polynlu.models.joint import HEAD_MODULES, Batch, JointModel, JointSettings
 from polynlu.progress import LoggedProgress
 from polynlu.text.batches import map_by_length
+from polynlu.training.base import TrainingData
+from polynlu.training.config import DistillConfig, StudentSettings
 from polynlu.training.trainer import JointTrainer, gold_loss
+
+__all__ = ["DistillTrainer", "StudentSettings", "prune_vocabulary", "student_encoder"]
 
 Logits = tuple[np.ndarray, np.ndarray]
 """A teacher's intent logits and its per-word slot logits for one utterance."""
-
-
-@dataclass(frozen=True)
-class StudentSettings:
-    layers: int = 4
-    hidden: int | None = None
-    """None keeps the teacher's width (and its weights); another width starts from random."""
-    vocab_size: int | None = 50_000
-    """Most sub-words kept (the most frequent in the distillation texts); None keeps every one
-    the texts use."""
-    temperature: float = 2.0
-    gold_weight: float = 1.0
-    """Weight of the gold-label loss on the teacher's training locales."""
-    start_from: str | None = None
-    """A student folder to keep training; ``layers``, ``hidden`` and ``vocab_size`` are then
-    its own."""
 
 
 def prune_vocabulary(
@@ -129,30 +117,47 @@ def student_encoder(
 
 
 class DistillTrainer(JointTrainer):
-    """``fit(labelled, unlabelled, dev)``: a student ``JointModel`` saved to ``output``."""
+    """A student ``JointModel`` trained on the teacher's soft labels for ``data.unlabelled``
+    (capped per locale, the teacher's own locales left out) and on the gold labels of
+    ``data.train``; selected on ``data.dev``, saved to ``output``."""
 
-    def __init__(self, teacher: JointModel, student: StudentSettings, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    config_type = DistillConfig  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        config: DistillConfig,
+        output: Path,
+        *,
+        teacher: JointModel,
+        show_progress: bool = True,
+    ) -> None:
+        # The loop runs on the teacher's backbone name and input length.
+        training = replace(
+            config.training,
+            backbone=teacher.backbone.name,
+            max_length=teacher.settings.max_length,
+        )
+        super().__init__(training, output, show_progress=show_progress)
+        self.distill = config
+        self.student = config.student
         self.teacher = teacher
-        self.student = student
         self._teacher_logits: list[Logits] = []
         self._gold: list[bool] = []
 
     def fingerprint(self) -> dict[str, Any]:
         return {**super().fingerprint(), "student": asdict(self.student)}
 
-    def fit(  # type: ignore[override]
-        self,
-        labelled: Sequence[Example],
-        unlabelled: Sequence[Example],
-        dev: Sequence[Example],
-        *,
-        resume: bool = False,
-    ) -> JointModel:
-        texts = [*labelled, *unlabelled]
-        self._gold = [True] * len(labelled) + [False] * len(unlabelled)
+    def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
+        unlabelled = cap_per_locale(
+            [e for e in data.unlabelled if e.locale not in self.teacher.train_locales],
+            self.distill.unlabeled_per_locale,
+            self.config.seed,
+        )
+        self.source = data.source
+        texts = [*data.train, *unlabelled]
+        self._gold = [True] * len(data.train) + [False] * len(unlabelled)
         self._teacher_logits = self._score_with_teacher(texts)
-        return super().fit(texts, dev, resume=resume)
+        return self._train(texts, data.dev, resume=resume)
 
     def _score_with_teacher(
         self, examples: Sequence[Example]
@@ -173,9 +178,7 @@ class DistillTrainer(JointTrainer):
                 for row, example in enumerate(batch)
             ]
 
-        with LoggedProgress(
-            console=self.console, disable=not self.show_progress, transient=True
-        ) as bar:
+        with LoggedProgress(disable=not self.show_progress, transient=True) as bar:
             task = bar.add_task("Teacher's soft labels", total=len(examples))
             return map_by_length(
                 examples,

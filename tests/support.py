@@ -1,0 +1,81 @@
+"""What many tests share: the tiny data, the tiny training settings, the CLI as a process and
+a live server in a thread. Fixtures that use these live in conftest.py."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from polynlu.data import MassiveData
+from polynlu.models.backbones.registry import TINY_BACKBONE
+from polynlu.models.baseline import BaselineModel
+from polynlu.serving import ServeSettings, create_app
+from polynlu.serving.server import free_port
+from polynlu.training import TrainingData
+from polynlu.training.baseline import BaselineTrainer
+from polynlu.training.config import BaselineConfig, TrainConfig
+
+TINY = Path(__file__).parent / "data" / "massive-tiny"
+"""Four locales of MASSIVE, a few dozen utterances each (see data/README.md)."""
+
+TINY_JOINT = TrainConfig(
+    backbone=TINY_BACKBONE, epochs=1, batch_size=16, max_length=32, freeze_layers=0
+)
+"""One epoch of the joint model on the 2-layer random encoder: seconds."""
+
+
+def tiny_split(locales: list[str], split: str) -> list:  # type: ignore[type-arg]
+    return MassiveData(TINY).read(locales, split, show_progress=False).examples
+
+
+def tiny_training_data(train_locales: list[str], dev_locales: list[str]) -> TrainingData:
+    return TrainingData(tiny_split(train_locales, "train"), tiny_split(dev_locales, "dev"))
+
+
+def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``polynlu ARGS`` as a user runs it: a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "polynlu", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+
+
+class LiveServer:
+    """uvicorn serving the app in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def fit_baseline(examples: list, config: BaselineConfig) -> BaselineModel:  # type: ignore[type-arg]
+    """A baseline fitted in memory (not saved)."""
+    return BaselineTrainer(config, Path("unused"), show_progress=False).fit_examples(examples)
