@@ -20,7 +20,8 @@ from polynlu import NLU
 from polynlu.data import MassiveData, parse_locale_list
 from polynlu.data.massive import cap_per_locale
 from polynlu.evaluation.evaluate import evaluate
-from polynlu.models.baseline import BaselineConfig, BaselineModel
+from polynlu.training.baseline import BaselineTrainer
+from polynlu.training.config import BaselineConfig
 
 SHARED = (
     Path(__file__).resolve().parents[2] / "shared/data/amazon-massive-dataset-1.1-traindev.tar.gz"
@@ -44,7 +45,7 @@ def main() -> None:
     train = data.read(train_locales, "train").examples
     train = cap_per_locale(train, args.max_per_locale)
     started = time.perf_counter()
-    model = BaselineModel.fit(train, BaselineConfig())
+    model = BaselineTrainer(BaselineConfig(), Path("unused")).fit_examples(train)
     train_seconds = time.perf_counter() - started
 
     dev = data.read(eval_locales, "dev").examples

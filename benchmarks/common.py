@@ -83,6 +83,20 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def log_to_console(console: Any) -> None:
+    """Show the library's log records (the trainer's epoch lines) on ``console``."""
+    import logging
+
+    from rich.logging import RichHandler
+
+    handler = RichHandler(
+        console=console, show_time=False, show_level=False, show_path=False, markup=False
+    )
+    logger = logging.getLogger("polynlu")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def summarize(result: Any, trained_on: list[str], title: str) -> dict[str, dict[str, float]]:
     """Print the per-locale table and the averages (all; not trained on); return the averages."""
     from rich.console import Console

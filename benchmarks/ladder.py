@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from zero_shot import SHARED
 
-from polynlu.models.base import model_size_bytes
+from polynlu.models.base import model_size_bytes, read_model_config
 
 
 def measure(folder: Path, data: str) -> dict[str, Any]:
@@ -123,13 +123,13 @@ def main() -> None:
             [sys.executable, __file__, str(folder), "--data", args.data, "--measure"],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-        config = json.loads((folder / "config.json").read_text("utf-8"))
+        config = read_model_config(folder)
         rows.append(
             {
                 "model": str(folder),
-                "kind": config["kind"],
-                "quantization": config.get("quantization"),
-                "weight_scales": config.get("weight_scales"),
+                "kind": config.kind,
+                "quantization": getattr(config.settings, "quantization", None),
+                "weight_scales": getattr(config.settings, "weight_scales", None),
                 "size_mib": round(model_size_bytes(folder) / 2**20, 1),
                 "size_mb": round(model_size_bytes(folder) / 1e6, 1),
                 **json.loads(timed.stdout.strip().splitlines()[-1]),

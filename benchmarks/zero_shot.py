@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from common import summarize, write_result
+from common import log_to_console, summarize, write_result
 from rich.console import Console
 
 from polynlu import NLU
@@ -22,6 +22,8 @@ from polynlu.data import MassiveData, parse_locale_list
 from polynlu.data.massive import cap_per_locale
 from polynlu.evaluation.evaluate import evaluate
 from polynlu.evaluation.report import write_report
+from polynlu.options import add_arguments, options_for, with_options
+from polynlu.training import TrainingData
 from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
 
@@ -38,20 +40,14 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
     parser.add_argument(
         "--dev-max-per-locale", type=int, default=None, help="cap selection dev per locale"
     )
-    parser.add_argument("--backbone", default=TrainConfig.backbone)
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    parser.add_argument("--no-freeze-embeddings", action="store_true")
-    parser.add_argument("--freeze-layers", type=int, default=TrainConfig.freeze_layers)
-    parser.add_argument("--layer-decay", type=float, default=TrainConfig.layer_decay)
-    parser.add_argument("--device", default=TrainConfig.device, help="auto, cpu or cuda")
+    add_arguments(parser, TrainConfig)  # --epochs, --learning-rate, … (TrainConfig's defaults)
     parser.add_argument("--output", type=Path, default=Path("runs/zero-shot"))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--name", default=None)
     parser.set_defaults(**defaults)
     args = parser.parse_args()
     console = Console()
+    log_to_console(console)
 
     data = MassiveData(args.data)
     train_locales = parse_locale_list(args.train_locales, data.locales)
@@ -59,19 +55,10 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
     selection_dev = cap_per_locale(
         data.read(train_locales, "dev").examples, args.dev_max_per_locale
     )
-    config = TrainConfig(
-        backbone=args.backbone,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        freeze_embeddings=not args.no_freeze_embeddings,
-        freeze_layers=args.freeze_layers,
-        layer_decay=args.layer_decay,
-        device=args.device,
-    )
+    config = with_options(TrainConfig(), **options_for(TrainConfig, args))
     started = time.perf_counter()
-    model = JointTrainer(config, args.output, console=console).fit(
-        train, selection_dev, resume=args.resume
+    model = JointTrainer(config, args.output).fit(
+        TrainingData(train, selection_dev, source=args.data), resume=args.resume
     )
     train_seconds = time.perf_counter() - started
 
@@ -80,12 +67,12 @@ def main(benchmark: str = "zero_shot", **defaults: object) -> None:
     result = evaluate(NLU(model), dev, meta={"model_name": "zero-shot", "split": "dev"})
     eval_seconds = time.perf_counter() - started
     write_report(result, args.output / "eval")
-    averages = summarize(result, train_locales, f"Joint model ({args.backbone}), dev split (%)")
+    averages = summarize(result, train_locales, f"Joint model ({config.backbone}), dev split (%)")
     console.print(
         f"train: {len(train):,} utterances, {train_seconds / 60:.1f} min (incl. dev selection); "
         f"scoring {len(dev):,} dev utterances: {eval_seconds / 60:.1f} min"
     )
-    name = args.name or f"{benchmark}-{Path(args.backbone).name}"
+    name = args.name or f"{benchmark}-{Path(config.backbone).name}"
     path = write_result(
         name,
         {

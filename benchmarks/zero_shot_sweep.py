@@ -20,7 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from common import write_result
+from common import log_to_console, write_result
 from rich.console import Console
 from rich.table import Table
 from zero_shot import SHARED
@@ -30,6 +30,8 @@ from polynlu.data import MassiveData
 from polynlu.data.massive import Example, cap_per_locale
 from polynlu.evaluation.evaluate import METRICS, mean_scores, predict, score_predictions
 from polynlu.models.joint import JointModel
+from polynlu.options import with_options
+from polynlu.training import TrainingData
 from polynlu.training.config import TrainConfig
 from polynlu.training.trainer import JointTrainer
 
@@ -67,17 +69,18 @@ def main() -> None:
     parser.add_argument("--data", default=str(SHARED) if SHARED.exists() else "massive")
     parser.add_argument("--grid", default=None, help="JSON list of TrainConfig overrides")
     parser.add_argument("--probe-per-locale", type=int, default=200)
-    parser.add_argument("--device", default=TrainConfig.device)
+    parser.add_argument("--device", default=None, help=f"default: {TrainConfig.device}")
     parser.add_argument("--name", default="zero_shot_sweep")
     args = parser.parse_args()
     console = Console()
+    log_to_console(console)
     grid = json.loads(args.grid) if args.grid else DEFAULT_GRID
 
     data = MassiveData(args.data)
     train = data.read([TRAIN_LOCALE], "train").examples
     selection = data.read([TRAIN_LOCALE], "dev").examples
     probe = cap_per_locale(data.read(data.locales, "dev").examples, args.probe_per_locale)
-    base = TrainConfig(device=args.device, eval_batch_size=256)
+    base = with_options(TrainConfig(), device=args.device, eval_batch_size=256)
 
     runs: list[dict[str, Any]] = []
     for overrides in grid:
@@ -95,8 +98,8 @@ def main() -> None:
 
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as folder:
-            model = JointTrainer(config, Path(folder), console=console, on_epoch=on_epoch).fit(
-                train, selection
+            model = JointTrainer(config, Path(folder), on_epoch=on_epoch).fit(
+                TrainingData(train, selection, source=args.data)
             )
         best = model.training["best_epoch"]
         runs.append(

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from support import fit_baseline
+from support import TINY, fit_baseline
 
 from polynlu import NLU, Interpretation
 from polynlu.data import MassiveData
@@ -15,7 +15,7 @@ TINY_CONFIG = BaselineConfig(n_features=2**12, epochs=30)
 
 @pytest.fixture(scope="module")
 def trained() -> BaselineModel:
-    data = MassiveData(Path(__file__).parent / "data" / "massive-tiny")
+    data = MassiveData(TINY)
     examples = data.read(["en-US", "ja-JP"], "train", show_progress=False).examples
     return fit_baseline(examples, TINY_CONFIG)
 

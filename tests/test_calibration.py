@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import fit_baseline
+from support import TINY, fit_baseline
 
 from polynlu import NLU
 from polynlu.data import MassiveData
@@ -15,8 +15,6 @@ from polynlu.models.calibration import (
     fit_temperature,
 )
 from polynlu.training.config import BaselineConfig
-
-TINY = Path(__file__).parent / "data" / "massive-tiny"
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -1,26 +1,13 @@
 """The ``polynlu`` command, run as a user runs it: a real process, real files."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import TINY, polynlu
 
-TINY = Path(__file__).parent / "data" / "massive-tiny"
-
-
-def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "polynlu", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
+pytestmark = pytest.mark.slow  # real processes and servers
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,7 @@ def teacher(tiny_joint: tuple[JointModel, Path]) -> JointModel:
     return tiny_joint[0]
 
 
+@pytest.mark.slow
 def test_distil_export_evaluate_and_serve(
     data: MassiveData,
     teacher: JointModel,

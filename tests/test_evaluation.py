@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import fit_baseline
+from support import TINY, fit_baseline
 
 from polynlu import NLU
 from polynlu.data import MassiveData
@@ -17,7 +17,7 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = MassiveData(ROOT / "tests" / "data" / "massive-tiny")
+    data = MassiveData(TINY)
     train = data.read(["en-US"], "train", show_progress=False).examples
     model = fit_baseline(train, BaselineConfig(n_features=2**12))
     dev = data.read(data.locales, "dev", show_progress=False).examples
@@ -57,13 +57,14 @@ def test_report_and_chart_are_written(report: Path) -> None:
     assert (report / "exact_match_by_locale.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_an_independent_scorer_agrees_to_four_decimals(report: Path) -> None:
     completed = subprocess.run(
         [
             sys.executable,
             str(ROOT / "tools" / "massive_score.py"),
             "--data",
-            str(ROOT / "tests" / "data" / "massive-tiny"),
+            str(TINY),
             "--predictions",
             str(report / "predictions.jsonl"),
             "--metrics",

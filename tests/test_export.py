@@ -86,6 +86,7 @@ def test_an_unknown_quantization_is_refused(joint: JointModel, tmp_path: Path) -
         export_onnx(joint, tmp_path / "int4", quantize="int4")
 
 
+@pytest.mark.slow
 def test_an_exported_model_runs_without_torch(joint: JointModel, tmp_path: Path) -> None:
     export_onnx(joint, tmp_path / "onnx", quantize="int8")
     script = (

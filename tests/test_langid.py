@@ -37,14 +37,13 @@ def test_nothing_to_identify_is_none() -> None:
 
 
 def test_nlu_without_detection_leaves_the_locale_unknown() -> None:
-    from pathlib import Path
 
-    from support import fit_baseline
+    from support import TINY, fit_baseline
 
     from polynlu.data import MassiveData
     from polynlu.training.config import BaselineConfig
 
-    data = MassiveData(Path(__file__).parent / "data" / "massive-tiny")
+    data = MassiveData(TINY)
     train = data.read(["en-US"], "train", show_progress=False).examples
     model = fit_baseline(train, BaselineConfig(n_features=4096))
     unknown = NLU(model, detect_language=False).parse("wie spät ist es")

@@ -134,6 +134,7 @@ def centroid_kind() -> Iterator[None]:
     TRAINERS.unregister("centroid")
 
 
+@pytest.mark.slow
 def test_a_registered_kind_trains_saves_loads_evaluates_and_serves(
     centroid_kind: None, tmp_path: Path
 ) -> None:

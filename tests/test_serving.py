@@ -31,6 +31,8 @@ from polynlu.models.joint import JointModel
 from polynlu.serving import ServeSettings
 from polynlu.serving.server import serve_in_background
 
+pytestmark = pytest.mark.slow  # real processes and servers
+
 
 @pytest.fixture(scope="module")
 def model_folder(tiny_joint: tuple[JointModel, Path]) -> Path:

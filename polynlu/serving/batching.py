@@ -3,8 +3,8 @@
 Requests that arrive while the model is busy queue up and form the next batch (at most
 ``max_batch``), so under load batches grow by themselves and no request waits for company
 it does not need. ``max_wait_ms`` (default 0) makes the first request of a batch also wait
-that long for more; on 2 CPU cores, 2 ms cost 3 ms of latency at one request at a time and
-added no throughput at 64 (benchmarks/serve.py), so it is off unless asked for.
+that long for more. It is off unless asked for: measured, it added latency at one request at
+a time and no throughput under load (docs/results.md, "Serving speed").
 
 The model runs on one worker thread, never on the event loop, so the server keeps accepting
 and answering (health checks, bad input) while it computes.

@@ -42,9 +42,8 @@ def run_server(
         return
     # uvicorn binds the socket its workers share with proto 0, so asyncio does not set
     # TCP_NODELAY on the connections it accepts, and every keep-alive request after the first
-    # waits ~40 ms for the client's delayed ACK (uvicorn issue #3149; measured here: 56 ms a
-    # request on a keep-alive connection against 13 ms with one worker). Rebuilding the socket
-    # object with IPPROTO_TCP restores it.
+    # waits ~40 ms for the client's delayed ACK (uvicorn issue #3149; a test checks keep-alive
+    # latency with workers). Rebuilding the socket object with IPPROTO_TCP restores it.
     bound = config.bind_socket()
     listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
     listener.set_inheritable(True)
