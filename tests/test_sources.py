@@ -1,9 +1,12 @@
 import http.server
 import io
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
@@ -106,3 +109,54 @@ def test_fetch_downloads_and_extracts(served: str, isolated_cache: Path) -> None
 def test_a_failed_download_says_how_to_work_offline(served: str) -> None:
     with pytest.raises(PolynluError, match="pass --source"):
         fetch_massive(f"{served}/missing.tar.gz", show_progress=False)
+
+
+def big_tarball(tiny_data: Path, target: Path, locales: int = 52, copies: int = 200) -> Path:
+    """A MASSIVE-shaped tarball large enough that extraction takes a while: races show."""
+    rows = (tiny_data / "en-US.jsonl").read_bytes() * copies
+    with tarfile.open(target, "w") as archive:
+        for index in range(locales):
+            info = tarfile.TarInfo(f"1.1/data/x{index:02d}-XX.jsonl")
+            info.size = len(rows)
+            archive.addfile(info, io.BytesIO(rows))
+    return target
+
+
+@pytest.mark.slow
+def test_concurrent_forced_fetches_end_with_one_complete_copy(
+    tiny_data: Path, tmp_path: Path, isolated_cache: Path
+) -> None:
+    archive = big_tarball(tiny_data, tmp_path / "big.tar")
+    command = [sys.executable, "-m", "polynlu", "data", "fetch", "massive"]
+    command += ["--source", str(archive), "--force"]
+    runs = [subprocess.Popen(command, stdout=PIPE, stderr=PIPE) for _ in range(4)]
+    for run in runs:
+        _, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, stderr.decode()
+    folder = resolve_data("massive")
+    assert len(list(folder.glob("*.jsonl"))) == 52
+    sizes = {path.stat().st_size for path in folder.glob("*.jsonl")}
+    assert sizes == {(tiny_data / "en-US.jsonl").stat().st_size * 200}
+    assert not [p for p in isolated_cache.iterdir() if ".partial" in p.name or ".old" in p.name]
+
+
+def test_a_failed_fetch_leaves_the_good_copy_alone(tiny_data: Path, tmp_path: Path) -> None:
+    good = fetch_massive(tiny_data, show_progress=False)
+    empty = tmp_path / "empty.tar.gz"
+    with tarfile.open(empty, "w:gz") as archive:
+        info = tarfile.TarInfo("README.txt")
+        info.size = 2
+        archive.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(PolynluError, match=r"no <locale>\.jsonl files"):
+        fetch_massive(empty, force=True, show_progress=False)
+    assert resolve_data("massive") == good
+    assert MassiveData("massive").locales == ["de-DE", "en-US", "ja-JP", "zh-CN"]
+
+
+def test_a_copy_that_lost_a_file_is_refused_on_use(tiny_data: Path) -> None:
+    folder = fetch_massive(tiny_data, show_progress=False)
+    (folder / "ja-JP.jsonl").unlink()
+    with pytest.raises(PolynluError, match=r"incomplete .* --force"):
+        resolve_data("massive")
+    assert fetch_massive(show_progress=False) == folder  # an incomplete copy is fetched again…
+    assert (folder / "ja-JP.jsonl").is_file()  # …from the source it came from

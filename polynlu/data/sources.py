@@ -3,6 +3,11 @@
 Every command that takes ``--data`` accepts a tarball, a folder of ``<locale>.jsonl`` files, or
 ``massive`` (the copy that ``polynlu data fetch massive`` put in the cache). Tarballs are
 extracted once into the cache, so a second run starts at once.
+
+The cache cannot be left half-written: every copy is built in a scratch folder of its own,
+checked, given a manifest of its files and sizes, and only then renamed into place, under a
+lock, so concurrent fetches end with one complete copy and a failed fetch leaves the previous
+copy as it was. A copy whose files no longer match its manifest is refused on use.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ import json
 import os
 import shutil
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from filelock import FileLock
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -75,15 +84,14 @@ def _check_member(member: tarfile.TarInfo, destination: Path) -> None:
         )
 
 
-def safe_extract(archive_path: Path, destination: Path) -> None:
-    """Extract a tarball, refusing absolute paths, '..', links and devices.
+def _scratch_beside(destination: Path) -> Path:
+    """A new, empty folder next to ``destination``, private to this call."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{destination.name}.partial-", dir=destination.parent))
 
-    Extraction goes to a scratch folder that is renamed into place at the end, so an interrupted
-    run never leaves a half-extracted cache behind.
-    """
-    scratch = destination.with_name(destination.name + ".partial")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
+
+def _extract_into(archive_path: Path, scratch: Path) -> None:
+    """Extract a tarball into ``scratch``, refusing absolute paths, '..', links and devices."""
     try:
         with tarfile.open(archive_path, "r:*") as archive:
             members = archive.getmembers()
@@ -91,13 +99,62 @@ def safe_extract(archive_path: Path, destination: Path) -> None:
                 _check_member(member, scratch)
             archive.extractall(scratch, members=members, filter="data")
     except (tarfile.TarError, OSError, EOFError) as error:
-        shutil.rmtree(scratch, ignore_errors=True)
         raise PolynluError(f"cannot extract {archive_path}: {error}") from error
-    except PolynluError:
+
+
+@contextmanager
+def _locked(destination: Path) -> Iterator[None]:
+    """Hold the lock of one cache entry: one process at a time builds or replaces it."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(destination.with_name(destination.name + ".lock"))):
+        yield
+
+
+def _publish(scratch: Path, destination: Path, source: str) -> None:
+    """Check ``scratch`` (it must hold ``<locale>.jsonl`` files), write its manifest, and
+    swap it in for ``destination``. Called with the entry's lock held; on any failure the
+    scratch folder goes and ``destination`` is untouched."""
+    try:
+        folder = find_jsonl_folder(scratch)
+        files = {
+            str(path.relative_to(scratch)): path.stat().st_size
+            for path in sorted(folder.glob("*.jsonl"))
+        }
+        manifest = {"source": source, "files": files}
+        (scratch / _SOURCE_RECORD).write_text(json.dumps(manifest, indent=1), "utf-8")
+    except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    shutil.rmtree(destination, ignore_errors=True)
+    retired = destination.with_name(f"{destination.name}.old-{os.getpid()}")
+    if destination.exists():
+        destination.rename(retired)
     scratch.rename(destination)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _complete(destination: Path) -> bool:
+    """Whether ``destination`` holds every file its manifest lists, at the listed size."""
+    try:
+        manifest = json.loads((destination / _SOURCE_RECORD).read_text("utf-8"))
+        files = manifest["files"]
+        return bool(files) and all(
+            (destination / name).is_file() and (destination / name).stat().st_size == size
+            for name, size in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def safe_extract(archive_path: Path, destination: Path, *, source: str | None = None) -> None:
+    """Extract a tarball into ``destination`` (see the module's note: scratch, check, manifest,
+    rename), refusing absolute paths, '..', links and devices."""
+    scratch = _scratch_beside(destination)
+    try:
+        _extract_into(archive_path, scratch)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    _publish(scratch, destination, source or str(archive_path))
 
 
 def _fingerprint(path: Path) -> str:
@@ -112,9 +169,10 @@ def extracted_tarball(archive_path: Path) -> Path:
     for suffix in _TARBALL_SUFFIXES:
         name = name.removesuffix(suffix)
     destination = cache_dir() / "extracted" / f"{name}-{_fingerprint(archive_path)}"
-    if not destination.is_dir():
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        safe_extract(archive_path, destination)
+    if not _complete(destination):
+        with _locked(destination):
+            if not _complete(destination):  # another process may have finished it meanwhile
+                safe_extract(archive_path, destination)
     return find_jsonl_folder(destination)
 
 
@@ -126,6 +184,11 @@ def resolve_data(spec: str | Path) -> Path:
             raise PolynluError(
                 "MASSIVE has not been fetched yet: run `polynlu data fetch massive` "
                 "(add --source PATH to use a local copy), or pass --data PATH"
+            )
+        if not _complete(fetched):
+            raise PolynluError(
+                f"the fetched copy of MASSIVE in {fetched} is incomplete (its files do not "
+                "match its manifest): run `polynlu data fetch massive --force`"
             )
         return find_jsonl_folder(fetched)
     path = Path(spec).expanduser()
@@ -183,38 +246,47 @@ def fetch_massive(
     Returns the jsonl folder. A second call with the same source (or none) returns at once.
     """
     destination = cache_dir() / FETCHED_NAME
-    record_path = destination / _SOURCE_RECORD
-    wanted = source if source is None else str(source)
-    is_url = wanted is not None and wanted.startswith(("http://", "https://"))
-    if wanted is not None and not is_url:
+    wanted = None if source is None else str(source)
+    if wanted is not None and not wanted.startswith(("http://", "https://")):
         wanted = str(Path(wanted).expanduser().resolve())
-    if record_path.is_file() and not force:
-        recorded = json.loads(record_path.read_text("utf-8"))
-        if wanted is None or recorded.get("source") == wanted:
-            return find_jsonl_folder(destination)
-
-    origin = wanted or MASSIVE_URL
-    if is_url or wanted is None:
-        archive = download(
-            origin, cache_dir() / "downloads" / Path(origin).name, show_progress=show_progress
-        )
-        safe_extract(archive, destination)
-    else:
-        local = Path(origin)
-        if not local.exists():
-            raise PolynluError(f"source '{source}' not found")
-        if local.is_dir():
-            folder = find_jsonl_folder(local)
-            scratch = destination.with_name(destination.name + ".partial")
-            shutil.rmtree(scratch, ignore_errors=True)
-            (scratch / "data").mkdir(parents=True)
-            for file in sorted(folder.glob("*.jsonl")):
-                shutil.copy2(file, scratch / "data" / file.name)
-            shutil.rmtree(destination, ignore_errors=True)
-            scratch.rename(destination)
-        elif is_tarball(local):
-            safe_extract(local, destination)
+    if not force and _fetched_from(destination, wanted):
+        return find_jsonl_folder(destination)
+    # No source named: fetch again from where the copy in place came from, if from anywhere.
+    wanted = wanted or _recorded_source(destination)
+    is_url = wanted is not None and wanted.startswith(("http://", "https://"))
+    with _locked(destination):
+        origin = wanted or MASSIVE_URL
+        if is_url or wanted is None:
+            archive = download(
+                origin, cache_dir() / "downloads" / Path(origin).name, show_progress=show_progress
+            )
+            safe_extract(archive, destination, source=origin)
         else:
-            raise PolynluError(f"source '{source}' is neither a folder nor a tarball")
-    record_path.write_text(json.dumps({"source": origin}), "utf-8")
+            local = Path(origin)
+            if not local.exists():
+                raise PolynluError(f"source '{source}' not found")
+            if local.is_dir():
+                folder = find_jsonl_folder(local)
+                scratch = _scratch_beside(destination)
+                (scratch / "data").mkdir()
+                for file in sorted(folder.glob("*.jsonl")):
+                    shutil.copy2(file, scratch / "data" / file.name)
+                _publish(scratch, destination, origin)
+            elif is_tarball(local):
+                safe_extract(local, destination, source=origin)
+            else:
+                raise PolynluError(f"source '{source}' is neither a folder nor a tarball")
     return find_jsonl_folder(destination)
+
+
+def _fetched_from(destination: Path, wanted: str | None) -> bool:
+    """Whether a complete copy is in place from ``wanted`` (None: from any source)."""
+    return _complete(destination) and wanted in (None, _recorded_source(destination))
+
+
+def _recorded_source(destination: Path) -> str | None:
+    try:
+        source = json.loads((destination / _SOURCE_RECORD).read_text("utf-8")).get("source")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return source if isinstance(source, str) else None
