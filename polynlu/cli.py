@@ -22,10 +22,12 @@ from polynlu.models.calibration import DEFAULT_OUT_OF_SCOPE_THRESHOLD
 from polynlu.models.export import EXPORT_FORMATS, ONNX_QUANTIZATIONS
 from polynlu.options import with_options
 from polynlu.serving.settings import ServeSettings
+from polynlu.text.validation import is_locale, text_problem
 from polynlu.training.base import TRAINERS
 from polynlu.training.config import BaselineConfig, DistillConfig, StudentSettings, TrainConfig
 
 if TYPE_CHECKING:
+    from polynlu import NLU
     from polynlu.data.massive import Example
     from polynlu.models.calibration import Calibration
 
@@ -315,6 +317,7 @@ def evaluate(
     from polynlu.evaluation.evaluate import evaluate as run_evaluation
     from polynlu.evaluation.report import locale_table, write_report
 
+    _check_writable(output)  # before the scoring, not after it
     nlu = NLU.load(model)
     _, examples = _read(
         data, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
@@ -335,6 +338,16 @@ def evaluate(
     paths = write_report(result, output)
     console.print(locale_table(result, title=f"{model.name} on {split} (%)"))
     console.print("Wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".polynlu-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise PolynluError(f"cannot write the report to {folder}: {error.strerror}") from error
 
 
 @app.command()
@@ -593,15 +606,16 @@ def parse(
     """Interpret one utterance (or one per line from stdin with '-', as JSON lines)."""
     from polynlu import NLU
 
+    if locale is not None and not is_locale(locale):
+        raise PolynluError(f"--locale '{locale}' is not a locale code such as en-US or zh-Hant-TW")
+    if text != "-":
+        problem = text_problem(text)
+        if problem:
+            raise PolynluError(f"the utterance {problem}")
     nlu = NLU.load(model)
     if text == "-":
-        for line in sys.stdin:
-            if line.strip():
-                result = nlu.parse(line.rstrip("\n"), locale=locale)
-                sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        _parse_stream(nlu, locale)
         return
-    if not text.strip():
-        raise PolynluError("the utterance is empty")
     result = nlu.parse(text, locale=locale)
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -636,6 +650,22 @@ def parse(
             + ", ".join(f"{escape(a.intent)} ({a.confidence:.2f})" for a in runners_up),
             highlight=False,
         )
+
+
+def _parse_stream(nlu: NLU, locale: str | None) -> None:
+    """One JSON line out for every line in, in order: the interpretation, or an error object
+    ``{"line": N, "error": "..."}`` for a line that cannot be parsed (not UTF-8, too long,
+    blank, control characters), and the stream goes on."""
+    from polynlu.text.validation import MAX_LINE_BYTES, read_lines
+
+    for line in read_lines(sys.stdin.buffer, max_bytes=MAX_LINE_BYTES):
+        problem = line.problem or text_problem(line.text or "")
+        if problem:
+            record: dict[str, Any] = {"line": line.number, "error": f"the line {problem}"}
+        else:
+            record = nlu.parse(line.text or "", locale=locale).to_dict()
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,7 +46,10 @@ def test_parse_prints_json_and_reads_stdin(model: Path) -> None:
     assert result["intent"] == "alarm_set" and result["locale"] == "en-US"
     lines = polynlu("parse", str(model), "-", stdin="turn the lights off\n\nwhat time is it\n")
     rows = [json.loads(line) for line in lines.stdout.splitlines()]
-    assert [row["text"] for row in rows] == ["turn the lights off", "what time is it"]
+    # One output line per input line (issue 12): the blank line gets an error object.
+    assert [row.get("text", row.get("error")) for row in rows] == [
+        "turn the lights off", "the line is empty or only whitespace", "what time is it",
+    ]  # fmt: skip
     readable = polynlu("parse", str(model), "wake me up at six am", "--locale", "en-US")
     assert "intent alarm_set" in readable.stdout
 
@@ -137,3 +142,36 @@ def test_unknown_backbone_offline_is_explained(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2 and "cannot load backbone" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_parse_stdin_answers_every_line_in_order_and_never_stops(model: Path) -> None:
+    lines = b"play jazz\nplay \xff jazz\n\n\xef\xbb\xbfwake me up\r\n" + b"a" * 20_000 + b"\nhi\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "polynlu", "parse", str(model), "-", "--locale", "en-US"],
+        input=lines,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(out) == 6
+    assert out[0]["text"] == "play jazz" and out[5]["text"] == "hi"
+    assert out[1] == {"line": 2, "error": "the line is not valid UTF-8 (byte 0xff at byte 6)"}
+    assert out[2] == {"line": 3, "error": "the line is empty or only whitespace"}
+    assert out[3]["text"] == "wake me up"  # no \r, and no BOM (files concatenated by cat)
+    assert out[4]["line"] == 5 and "the limit is 8,064" in out[4]["error"]
+
+
+def test_a_bad_locale_and_an_unwritable_output_are_refused_before_the_work(
+    model: Path, tmp_path: Path
+) -> None:
+    done = polynlu("parse", str(model), "play jazz", "--locale", "english")
+    assert done.returncode == 2 and "--locale 'english' is not a locale code" in done.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = polynlu(
+        "evaluate", str(model), "--data", str(TINY), "--output", str(blocker / "eval"),
+        "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 2 and "cannot write the report to" in done.stderr
+    assert "Parsing" not in done.stdout + done.stderr

@@ -114,3 +114,52 @@ def test_cap_per_locale_is_reproducible(tiny_data: Path) -> None:
     assert capped == cap_per_locale(examples.examples, 5, seed=1)
     assert capped != cap_per_locale(examples.examples, 5, seed=2)
     assert cap_per_locale(examples.examples, None) == examples.examples
+
+
+def write_bytes(folder: Path, content: bytes, locale: str = "en-US") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{locale}.jsonl").write_bytes(content)
+    return folder
+
+
+def row(**changes: object) -> bytes:
+    return json.dumps({**GOOD, **changes}).encode() + b"\n"
+
+
+def test_undecodable_rows_are_data_errors_with_their_line(tmp_path: Path) -> None:
+    content = row(id="1") + b'{"id": "2", "utt": "play \xff jazz"}\n' + row(id="3")
+    data = MassiveData(write_bytes(tmp_path / "d", content))
+    with pytest.raises(DataError, match=r"en-US\.jsonl:2: the row is not valid UTF-8 .*0xff"):
+        data.read(["en-US"], "train", show_progress=False)
+    result = data.read(["en-US"], "train", skip_invalid=True, show_progress=False)
+    assert [e.id for e in result.examples] == ["1", "3"] and len(result.invalid) == 1
+
+
+def test_a_lone_surrogate_is_refused_with_its_field(tmp_path: Path) -> None:
+    bad = b'{"id": "2", "locale": "en-US", "partition": "train", "scenario": "alarm", '
+    bad += b'"intent": "alarm_set", "utt": "wake \\ud800 me", "annot_utt": "wake \\ud800 me"}\n'
+    data = MassiveData(write_bytes(tmp_path / "d", row(id="1") + bad))
+    with pytest.raises(DataError, match=r":2, id=2, field 'utt': contains an unpaired surrogate"):
+        data.read(["en-US"], "train", show_progress=False)
+
+
+def test_rows_and_texts_over_the_limits_are_refused_in_bounded_memory(tmp_path: Path) -> None:
+    huge = b'{"id": "2", "utt": "' + b"a" * 3_000_000 + b'"}\n'
+    long_text = row(id="3", utt="wake " * 500, annot_utt="wake " * 500)
+    data = MassiveData(write_bytes(tmp_path / "d", row(id="1") + huge + long_text + row(id="4")))
+    result = data.read(["en-US"], "train", skip_invalid=True, show_progress=False)
+    assert [e.id for e in result.examples] == ["1", "4"]
+    assert "line 2" not in str(result.invalid[0]) and ":2: the row is 3,000," in str(
+        result.invalid[0]
+    )
+    assert "the limit is 65,536" in str(result.invalid[0])
+    assert "field 'utt': has 2,500 characters; the limit is 2,000" in str(result.invalid[1])
+
+
+def test_a_bom_keeps_the_first_row_and_a_duplicate_id_is_named(tmp_path: Path) -> None:
+    data = MassiveData(write_bytes(tmp_path / "d", b"\xef\xbb\xbf" + row(id="1") + row(id="1")))
+    result = data.read(["en-US"], "train", skip_invalid=True, show_progress=False)
+    assert [e.id for e in result.examples] == ["1"]
+    assert "en-US.jsonl:2, id=1, field 'id': duplicate id: line 1 has it too" in str(
+        result.invalid[0]
+    )

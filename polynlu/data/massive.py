@@ -16,6 +16,7 @@ from polynlu.data.sources import resolve_data
 from polynlu.errors import DataError, MissingPartitionError, PolynluError
 from polynlu.text.segmentation import Word
 from polynlu.text.spans import Span
+from polynlu.text.validation import MAX_ROW_BYTES, MAX_TEXT_CHARS, read_lines, unpaired_surrogate
 
 PARTITIONS = ("train", "dev", "test")
 _TEXT_FIELDS = ("id", "locale", "partition", "scenario", "intent", "utt", "annot_utt")
@@ -64,6 +65,16 @@ def _example_from_row(raw: dict[str, object], expected_locale: str, schema: Sche
                 f"expected a string, got {type(raw[name]).__name__}", field=name, row_id=row_id
             )
     text = {name: str(raw[name]) for name in _TEXT_FIELDS}
+    for name, value in text.items():
+        surrogate = unpaired_surrogate(value)
+        if surrogate:
+            raise DataError(surrogate.removesuffix("; send valid UTF-8"), field=name, row_id=row_id)
+    if len(text["utt"]) > MAX_TEXT_CHARS:
+        raise DataError(
+            f"has {len(text['utt']):,} characters; the limit is {MAX_TEXT_CHARS:,}",
+            field="utt",
+            row_id=row_id,
+        )
     if text["locale"] != expected_locale:
         raise DataError(
             f"locale '{text['locale']}' differs from the file's locale '{expected_locale}'",
@@ -134,10 +145,10 @@ class MassiveData:
 
     def partition_counts(self, locale: str) -> Counter[str]:
         counts: Counter[str] = Counter()
-        with self.files[locale].open(encoding="utf-8") as lines:
-            for line in lines:
-                if line.strip():
-                    counts[_partition_of(line) or "?"] += 1
+        with self.files[locale].open("rb") as handle:
+            for line in read_lines(handle, max_bytes=MAX_ROW_BYTES):
+                if line.text is None or line.text.strip():
+                    counts[_partition_of(line.text or "") or "?"] += 1
         return counts
 
     def iter_rows(
@@ -151,23 +162,33 @@ class MassiveData:
     ) -> Iterator[Example]:
         path = self.files[locale]
         try:
-            handle = path.open(encoding="utf-8")
+            handle = path.open("rb")
         except OSError as error:
             raise PolynluError(f"cannot read {path}: {error}") from error
+        first_line_of: dict[str, int] = {}
         with handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
+            for line in read_lines(handle, max_bytes=MAX_ROW_BYTES):
+                if line.text is not None and not line.text.strip():
                     continue
                 try:
-                    raw = _decode(line)
+                    if line.text is None:
+                        raise DataError(f"the row {line.problem}")
+                    raw = _decode(line.text)
                     partition = raw.get("partition")
                     # Rows of other partitions are not validated (reading dev must not fail on
                     # a bad train row); a row without a valid partition falls through and fails.
                     if _in_another_partition(partition, partitions):
                         continue
                     example = _example_from_row(raw, locale, schema)
+                    if example.id in first_line_of:
+                        raise DataError(
+                            f"duplicate id: line {first_line_of[example.id]} has it too",
+                            field="id",
+                            row_id=example.id,
+                        )
+                    first_line_of[example.id] = line.number
                 except DataError as error:
-                    located = error.located(file=path, line=number)
+                    located = error.located(file=path, line=line.number)
                     if not skip_invalid:
                         raise located from None
                     invalid.append(located)

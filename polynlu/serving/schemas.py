@@ -7,35 +7,29 @@ The configurable limits (text length, batch size) are checked by the app against
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
-DEFAULT_MAX_TEXT_CHARS = 2_000
+from polynlu.text.validation import (
+    CONTROL_CHARACTERS,
+    LOCALE_PATTERN,
+    MAX_TEXT_CHARS,
+    TEXT_PATTERN,
+    text_problem,
+)
+
+DEFAULT_MAX_TEXT_CHARS = MAX_TEXT_CHARS
 DEFAULT_MAX_BATCH_ITEMS = 64
-LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|[0-9]{3}))?$"
-"""BCP 47 language[-Script][-REGION], as MASSIVE writes locales: ``de-DE``, ``zh-Hant-TW``."""
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 _EXAMPLE: JsonDict = {"text": "wake me up at five am this friday", "locale": "en-US"}
 
 
 def _check_text(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ValueError(
-            f"contains an unpaired surrogate (U+{ord(text[error.start]):04X} at position "
-            f"{error.start}); send valid UTF-8"
-        ) from None
-    for position, character in enumerate(text):
-        if unicodedata.category(character) == "Cc" and character not in _ALLOWED_CONTROLS:
-            raise ValueError(
-                f"contains the control character U+{ord(character):04X} at position {position}"
-            )
-    if not text.strip():
-        raise ValueError("is empty or only whitespace")
+    # The length limit is the server's setting, checked by the route with the field's name.
+    problem = text_problem(text, max_chars=len(text))
+    if problem:
+        raise ValueError(problem)
     return text
 
 
@@ -45,7 +39,9 @@ class ParseRequest(BaseModel):
     text: str = Field(
         min_length=1,
         description=f"The utterance: at most {DEFAULT_MAX_TEXT_CHARS:,} characters by default "
-        "(`polynlu serve --max-text-chars`), no control characters but tab and newlines.",
+        f"(`polynlu serve --max-text-chars`), valid UTF-8 (no unpaired surrogates), "
+        f"{CONTROL_CHARACTERS}, not only white space.",
+        json_schema_extra={"pattern": TEXT_PATTERN},
     )
     locale: str | None = Field(
         default=None,
