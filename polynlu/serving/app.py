@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from polynlu import __version__
+from polynlu.serving.docs import add_offline_docs
 from polynlu.serving.metrics import MetricsMiddleware
-from polynlu.serving.problems import BodySizeLimit, add_problem_handlers
+from polynlu.serving.problems import RequestBodyGuard, add_problem_handlers
 from polynlu.serving.routes import ROUTERS
 from polynlu.serving.settings import ServeSettings
 from polynlu.serving.state import ServiceState
@@ -39,12 +40,17 @@ def create_app(settings: ServeSettings) -> FastAPI:
         version=__version__,
         summary="Multilingual intent and slot parsing for voice and chat assistants.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own copy of Swagger UI, not a CDN
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.service = service
     for router in ROUTERS:
         app.include_router(router)
     add_problem_handlers(app, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        RequestBodyGuard, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(MetricsMiddleware, metrics=service.metrics, routes=ROUTES)
     return app
 

@@ -46,9 +46,12 @@ class ServiceMetrics:
         self.model_seconds.observe(seconds)
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
-    """Counts every response, errors included. Unknown paths share the label ``other``, so a
-    scanner cannot blow up the number of series."""
+    """Counts every response, errors included. Unknown paths and unknown methods share the
+    label ``other``, so a scanner cannot blow up the number of series."""
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics, routes: Iterable[str]) -> None:
         self.app = app
@@ -72,6 +75,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             route = scope["path"] if scope["path"] in self.routes else "other"
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in METHODS else "other"
             self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)

@@ -3,6 +3,7 @@ fault: the exception handlers, and the body-size limit that answers before a bod
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for code, description in (
         (400, "The body is not valid JSON."),
+        (408, "The body did not arrive in time."),
         (413, "The body is over the size limit."),
+        (415, "The body is not JSON (content-type: application/json)."),
         (422, "A field is missing, of the wrong type, or out of its limits."),
     )
 }
@@ -49,39 +52,70 @@ def too_large(limit: int) -> JSONResponse:
     )
 
 
-class BodySizeLimit:
-    """Refuses a body over ``limit`` bytes with 413, by its Content-Length or, for a streamed
-    body, as soon as it grows past the limit: nothing larger is ever held in memory.
+JSON_TYPES = ("application/json", "application/problem+json")
+
+
+class RequestBodyGuard:
+    """Every request body: JSON (415 otherwise), at most ``limit`` bytes (413, by its
+    Content-Length or, for a streamed body, as soon as it grows past the limit, so nothing
+    larger is ever held), and whole within ``timeout_s`` of the request's head (408).
 
     Not Starlette's ``RequestBodyLimitMiddleware`` (``FastAPI(max_body_size=...)``): for an
     oversized Content-Length it replaces the response with plain text, and every refusal
     here is a problem document.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout_s: float) -> None:
         self.app = app
         self.limit = limit
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await too_large(self.limit)(scope, receive, send)
-                return
+        headers = dict(scope["headers"])
+        media_type = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1")
+        if media_type.lower() not in JSON_TYPES:
+            await unsupported_media_type(media_type)(scope, receive, send)
+            return
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            await too_large(self.limit)(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
         received = 0
+        complete = False
 
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def guarded_receive() -> Message:
+            nonlocal received, complete
+            if complete:  # the body is in: later receives wait for a disconnect, unbounded
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+            except TimeoutError:
+                raise HTTPException(408, "Request Timeout") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.limit:
                     raise HTTPException(413)  # answered by the app's handler, as a problem
             return message
 
-        await self.app(scope, limited_receive, send)
+        await self.app(scope, guarded_receive, send)
+
+
+def unsupported_media_type(media_type: str) -> JSONResponse:
+    shown = f"'{media_type}'" if media_type else "no content type"
+    return problem_response(
+        Problem(
+            title="Unsupported Media Type",
+            status=415,
+            detail=f"the body must be JSON (content-type: application/json), not {shown}",
+            errors=[FieldError(field="content-type", message="must be application/json")],
+        )
+    )
 
 
 def add_problem_handlers(app: FastAPI, *, max_body_bytes: int) -> None:
@@ -124,15 +158,20 @@ def add_problem_handlers(app: FastAPI, *, max_body_bytes: int) -> None:
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 413:
             return too_large(max_body_bytes)
-        field = "body" if error.status_code == 400 else "path"
-        return problem_response(
+        field = {400: "body", 405: "method", 408: "body"}.get(error.status_code, "path")
+        detail = str(error.detail)
+        if error.status_code == 405 and error.headers:
+            detail = f"Method Not Allowed: this route takes {error.headers.get('Allow', '')}"
+        response = problem_response(
             Problem(
                 title=str(error.detail),
                 status=error.status_code,
-                detail=str(error.detail),
-                errors=[FieldError(field=field, message=str(error.detail))],
+                detail=detail,
+                errors=[FieldError(field=field, message=detail)],
             )
         )
+        response.headers.update(error.headers or {})  # 405's Allow
+        return response
 
     @app.exception_handler(Exception)
     async def on_bug(_: Request, error: Exception) -> JSONResponse:

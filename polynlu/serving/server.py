@@ -7,6 +7,8 @@ environment variable, since uvicorn starts workers as fresh processes.
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
 import socket
 import subprocess
@@ -15,24 +17,103 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from polynlu.errors import PolynluError
+from polynlu.serving.protocol import PROTOCOL_PATH
 from polynlu.serving.settings import SETTINGS_ENVIRONMENT, ServeSettings
 
 APP_FACTORY = "polynlu.serving.app:app_from_environment"
 STARTUP_FAILURE = 3  # uvicorn's own exit status for this
+FD_HEADROOM = 64
+"""File descriptors kept free beyond the connection cap: the model, logs, the listener."""
+
+logger = logging.getLogger(__name__)
+
+
+class RepeatFilter(logging.Filter):
+    """Lets the first of a run of identical log messages through, then one line a
+    ``interval`` seconds saying how many were held back, so that a flood of one error (a
+    process out of file descriptors logs one per accept) cannot fill a disk."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        super().__init__()
+        self.interval = interval
+        self.last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        seen, held = self.last.get(key, (-self.interval, 0))
+        if now - seen < self.interval:
+            self.last[key] = (seen, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.msg} (and {held} more like it in {now - seen:.0f} s)"
+        self.last[key] = (now, 0)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, with ``RepeatFilter`` on its handlers and asyncio's errors (accept
+    failures) routed through them rather than printed with a traceback each."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"repeats": {"()": f"{__name__}.RepeatFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["repeats"]
+    config["loggers"]["asyncio"] = {"handlers": ["default"], "level": "WARNING", "propagate": False}
+    return config
+
+
+def usable_file_descriptors() -> int | None:
+    """Raise this process's soft limit on open files to its hard limit (workers inherit it);
+    the limit now, or None where the platform has none."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def run_server(
     settings: ServeSettings, *, host: str, port: int, workers: int, log_level: str
 ) -> None:
+    descriptors = usable_file_descriptors()
+    if descriptors is not None and settings.max_connections > descriptors - FD_HEADROOM:
+        capped = max(1, descriptors - FD_HEADROOM)
+        logger.warning(
+            "max_connections %d is over this process's %d file descriptors; using %d",
+            settings.max_connections,
+            descriptors,
+            capped,
+        )
+        settings = replace(settings, max_connections=capped)
     os.environ[SETTINGS_ENVIRONMENT] = settings.to_environment()
     config = uvicorn.Config(
-        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=log_level
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        log_config=log_config(),
+        http=PROTOCOL_PATH,
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
     )
     if workers == 1:
         server = uvicorn.Server(config)
@@ -47,7 +128,59 @@ def run_server(
     bound = config.bind_socket()
     listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
     listener.set_inheritable(True)
-    Multiprocess(config, sockets=[listener]).run()
+    PatientMultiprocess(config, sockets=[listener]).run()
+
+
+class PatientMultiprocess(Multiprocess):
+    """uvicorn's worker supervisor, with exponential backoff between restarts of a worker
+    that keeps dying (1 s, 2 s, … 60 s; back to 1 s once one has lived a minute), so that a
+    broken worker is not respawned every few seconds forever."""
+
+    FIRST_DELAY = 1.0
+    LONGEST_DELAY = 60.0
+    STABLE_AFTER = 60.0
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        now = time.monotonic()
+        self.started_at = [now] * len(self.processes)
+        self.delays = [0.0] * len(self.processes)
+        self.restart_at: list[float | None] = [None] * len(self.processes)
+
+    def keep_subprocess_alive(self) -> None:
+        if self.should_exit.is_set():
+            return
+        for index, process in enumerate(self.processes):
+            if self.restart_at[index] is None:
+                if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                    continue
+                process.kill()
+                process.join()
+                if process.exitcode == STARTUP_FAILURE and self.delays[index] == 0.0:
+                    logger.error("Worker [%s] failed to start; stopping.", process.pid)
+                    self.should_exit.set()
+                    return
+                lived = time.monotonic() - self.started_at[index]
+                delay = (
+                    self.FIRST_DELAY
+                    if lived > self.STABLE_AFTER or not self.delays[index]
+                    else min(self.delays[index] * 2, self.LONGEST_DELAY)
+                )
+                self.delays[index] = delay
+                self.restart_at[index] = time.monotonic() + delay
+                logger.warning(
+                    "Worker [%s] died (exit status %s); restarting it in %.0f s",
+                    process.pid,
+                    process.exitcode,
+                    delay,
+                )
+            restart_at = self.restart_at[index]
+            if restart_at is not None and time.monotonic() >= restart_at:
+                replacement = Process(self.config, self.sockets)
+                replacement.start()
+                self.processes[index] = replacement
+                self.started_at[index] = time.monotonic()
+                self.restart_at[index] = None
 
 
 def free_port() -> int:

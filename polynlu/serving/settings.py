@@ -32,6 +32,14 @@ class ServeSettings:
     threads: int | None = None
     """Intra-op threads for the model in each worker (None: the runtime's default)."""
     detect_language: bool = True
+    header_timeout_s: float = 10.0
+    """A connection must send a whole request line and headers within this time."""
+    body_timeout_s: float = 30.0
+    """A request's body must arrive whole within this time of its head."""
+    max_connections: int = 512
+    """Open connections one worker accepts; past it, new ones get 503 and are closed."""
+    shutdown_timeout_s: float = 10.0
+    """On SIGTERM, how long in-flight requests may take before connections are dropped."""
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))
