@@ -1,5 +1,7 @@
 """Hand-worked cases for each official convention."""
 
+from pathlib import Path
+
 import pytest
 
 from polynlu.evaluation.metrics import compute_scores, fit_to_gold, to_bio
@@ -67,3 +69,38 @@ def test_mismatched_lengths_and_empty_input_are_errors() -> None:
         compute_scores(["a"], [], [["Other"]], [["Other"]])
     with pytest.raises(ValueError, match="empty"):
         compute_scores([], [], [], [])
+
+
+def test_the_official_reading_keeps_a_label_after_an_ascii_slot_end_in_ja_zh() -> None:
+    from polynlu.evaluation.chunking import official_labels
+
+    annot = "お気に入りの [artist_name : bruno mars] の曲をかけて"
+    assert official_labels(annot, "ja-JP") == ["Other"] * 6 + ["artist_name"] * 8
+    # A non-ASCII ']' ends the slot, also in the middle of a chunk.
+    assert official_labels("[date : 明日]の天気", "ja-JP") == ["date"] * 2 + ["Other"] * 3
+    assert official_labels("wake me at [time : five am] please", "en-US") == (
+        ["Other"] * 3 + ["time"] * 2 + ["Other"]
+    )
+
+
+def test_evaluation_reports_official_and_corrected_scores(tiny_data: Path) -> None:
+    from polynlu.data import MassiveData
+    from polynlu.evaluation.evaluate import Prediction, score_predictions
+    from polynlu.types import Interpretation, Slot
+
+    example = next(
+        e
+        for e in MassiveData(tiny_data).read(["ja-JP"], None, show_progress=False).examples
+        if "bruno mars]" in e.annot_utt
+    )
+    start = example.utt.index("bruno mars")
+    exact = Interpretation(
+        example.utt,
+        example.intent,
+        1.0,
+        (Slot("artist_name", "bruno mars", start, start + len("bruno mars")),),
+        "ja-JP",
+    )
+    prediction = [Prediction(example, exact)]
+    assert score_predictions(prediction, "corrected")["ja-JP"].exact_match == 1.0
+    assert score_predictions(prediction)["ja-JP"].exact_match == 0.0  # official gold runs on

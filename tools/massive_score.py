@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
 """An independent scorer for polynlu's predictions.jsonl, following MASSIVE's official code.
 
-It deliberately shares no code with polynlu (standard library only): it tokenizes gold
-``annot_utt`` and predicted ``pred_annot_utt`` the way MASSIVE's ``create_hf_dataset.py``
-does (whitespace chunks; ja/zh split into characters with ASCII chunks kept whole), builds BIO
-tags from runs of equal labels as ``convert_to_bio`` does, pads/truncates predictions with
-``Other``, and counts chunks itself for micro-F1 (seqeval's default, non-strict mode, agrees
-on BIO made from runs). One deliberate difference: after an ASCII chunk that closes a slot
-(``... iphone]``) the label is reset, where the official script forgets to.
+It deliberately shares no code with polynlu (standard library only). It reads gold
+``annot_utt`` exactly as MASSIVE's ``create_hf_dataset.py`` does: whitespace chunks; in
+ja/zh, an all-ASCII chunk is one token (its ``]`` stripped, *and the slot label kept* for what
+follows: the official script's quirk), any other chunk one token per character, a ``]``
+character ending the slot. Predicted ``pred_annot_utt`` is polynlu's rendering of predicted
+spans, so its slots end at their ``]``. It builds BIO tags from runs of equal labels as
+``convert_to_bio`` does, pads/truncates predictions with ``Other``, and counts chunks itself for
+micro-F1 (seqeval's default, non-strict mode, agrees on BIO made from runs).
+``--chunking corrected`` reads gold without the quirk, as polynlu's ``corrected`` scores do.
 
     python tools/massive_score.py --data DATA --predictions DIR/predictions.jsonl \
-        [--metrics DIR/metrics.json] [--split dev]
+        [--metrics DIR/metrics.json] [--split dev] [--chunking official|corrected]
 
 With ``--metrics`` it checks that both agree to 4 decimal places (exit status 1 if not).
 """
@@ -28,7 +30,39 @@ from pathlib import Path
 CHAR_LOCALES = {"ja-JP", "zh-CN", "zh-TW"}
 
 
-def tokens_and_labels(annot: str, locale: str) -> tuple[list[str], list[str]]:
+def tokens_and_labels(
+    annot: str, locale: str, *, official: bool = True
+) -> tuple[list[str], list[str]]:
+    """Tokens and labels of an annotation; ``official=False`` ends a slot at every ']'."""
+    if locale not in CHAR_LOCALES:
+        return word_tokens_and_labels(annot)
+    tokens: list[str] = []
+    labels: list[str] = []
+    label = "Other"
+    after_name = False
+    for chunk in annot.split():
+        if chunk.startswith("["):
+            label, after_name = chunk[1:], True
+            continue
+        if chunk == ":" and after_name:
+            after_name = False
+            continue
+        if chunk.isascii():
+            tokens.append(chunk.rstrip("]"))
+            labels.append(label)
+            if chunk.endswith("]") and not official:
+                label = "Other"
+            continue
+        for char in chunk:
+            if char == "]":
+                label = "Other"
+            else:
+                tokens.append(char)
+                labels.append(label)
+    return tokens, labels
+
+
+def word_tokens_and_labels(annot: str) -> tuple[list[str], list[str]]:
     tokens: list[str] = []
     labels: list[str] = []
     label = "Other"
@@ -40,16 +74,9 @@ def tokens_and_labels(annot: str, locale: str) -> tuple[list[str], list[str]]:
             label = chunk[1:]
             index += 2  # the label chunk and the ':' after it
             continue
-        closes = chunk.endswith("]")
-        body = chunk[:-1] if closes else chunk
-        if locale in CHAR_LOCALES and not body.isascii():
-            pieces = list(body)
-        else:
-            pieces = [body] if body else []
-        for piece in pieces:
-            tokens.append(piece)
-            labels.append(label)
-        if closes:
+        tokens.append(chunk.rstrip("]"))
+        labels.append(label)
+        if chunk.endswith("]"):
             label = "Other"
         index += 1
     return tokens, labels
@@ -100,7 +127,9 @@ def read_gold(data: Path, split: str) -> dict[tuple[str, str], dict]:
     return rows
 
 
-def score(data: Path, predictions: Path, split: str) -> dict[str, dict[str, float]]:
+def score(
+    data: Path, predictions: Path, split: str, *, official: bool = True
+) -> dict[str, dict[str, float]]:
     gold = read_gold(data, split)
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     with predictions.open(encoding="utf-8") as stream:
@@ -108,8 +137,8 @@ def score(data: Path, predictions: Path, split: str) -> dict[str, dict[str, floa
             pred = json.loads(line)
             row = gold[(pred["locale"], pred["id"])]
             locale = row["locale"]
-            _, gold_labels = tokens_and_labels(row["annot_utt"], locale)
-            _, pred_labels = tokens_and_labels(pred["pred_annot_utt"], locale)
+            _, gold_labels = tokens_and_labels(row["annot_utt"], locale, official=official)
+            _, pred_labels = tokens_and_labels(pred["pred_annot_utt"], locale, official=False)
             pred_labels = (pred_labels + ["Other"] * len(gold_labels))[: len(gold_labels)]
             gold_tags, pred_tags = bio(gold_labels), bio(pred_labels)
             gold_chunks, pred_chunks = chunks(gold_tags), chunks(pred_tags)
@@ -140,8 +169,10 @@ def main() -> int:
     parser.add_argument("--predictions", type=Path, required=True)
     parser.add_argument("--metrics", type=Path)
     parser.add_argument("--split", default="dev")
+    parser.add_argument("--chunking", choices=("official", "corrected"), default="official")
     args = parser.parse_args()
-    results = score(args.data, args.predictions, args.split)
+    official = args.chunking == "official"
+    results = score(args.data, args.predictions, args.split, official=official)
     metric_names = ("exact_match", "intent_acc", "slot_f1")
     mean = {m: sum(r[m] for r in results.values()) / len(results) for m in metric_names}
     print(f"{'locale':8} {'n':>5} {'EM':>7} {'intent':>7} {'slotF1':>7}")
@@ -151,6 +182,8 @@ def main() -> int:
     if args.metrics is None:
         return 0
     reported = json.loads(args.metrics.read_text(encoding="utf-8"))
+    if not official:
+        reported = reported["corrected"]
     mismatches = []
     for locale, r in results.items():
         for m in metric_names:

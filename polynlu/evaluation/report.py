@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from polynlu.data.locales import group_of, locale_info
-from polynlu.evaluation.evaluate import METRICS, EvaluationResult
+from polynlu.evaluation.evaluate import METRICS, EvaluationResult, mean_scores
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -95,10 +95,17 @@ def markdown(metrics: dict[str, Any], chart_name: str) -> str:
     lines += [
         "",
         "Official MASSIVE metrics in percent; averages are unweighted means over locales.",
+        "*Corrected* reads ja/zh annotations as they are meant: a slot ends at its `]` after",
+        "ASCII text too, where the official reading keeps its label for the words after it.",
         "",
         f"| | {_metric_header()} |",
         "|---|---:|---:|---:|",
         "| **average** | " + " | ".join(_percent(metrics["average"][m]) for m in METRICS) + " |",
+        *(
+            ["| average, corrected | " + " | ".join(_percent(corrected[m]) for m in METRICS) + " |"]
+            if (corrected := metrics.get("corrected", {}).get("average"))
+            else []
+        ),
         "",
         f"![Exact match by locale]({chart_name})",
         "",
@@ -154,7 +161,15 @@ def locale_table(result: EvaluationResult, *, title: str = "Dev metrics (%)") ->
     table.add_row(
         "[bold]average",
         f"{len(result.locales)} locales",
-        "",
+        "official",
         *(f"[bold]{_percent(result.average[m])}" for m in METRICS),
     )
+    if result.corrected and result.corrected != result.locales:
+        corrected = mean_scores(list(result.corrected.values()))
+        table.add_row(
+            "average",
+            f"{len(result.corrected)} locales",
+            "corrected ja/zh",
+            *(_percent(corrected[m]) for m in METRICS),
+        )
     return table
