@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from polynlu import NLU
     from polynlu.data.massive import Example
     from polynlu.models.calibration import Calibration
+    from polynlu.models.config import ModelConfig
 
 app = typer.Typer(
     help="Multilingual intents and slots: one model for 50+ languages.",
@@ -319,6 +320,7 @@ def evaluate(
 
     _check_writable(output)  # before the scoring, not after it
     nlu = NLU.load(model)
+    console.print(f"Evaluating {model} ({_describe(nlu.model.config())}) on {split}")
     _, examples = _read(
         data, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
@@ -496,6 +498,14 @@ def distill(
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoint.")] = False,
     seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].")] = None,
+    fresh_rounds: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Then this many 1-epoch rounds, each on another sample of unlabelled text "
+            f"[default: {DISTILL.fresh_rounds}].",
+        ),
+    ] = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
@@ -505,7 +515,7 @@ def distill(
     from polynlu.models.base import load_model
     from polynlu.models.joint import JointModel
     from polynlu.training import TrainingData
-    from polynlu.training.distill import DistillTrainer
+    from polynlu.training.distill import distill as distill_student
     from polynlu.training.trainer import resolve_device
 
     shape = {"layers": layers, "hidden": hidden, "vocab_size": vocab_size}
@@ -518,6 +528,7 @@ def distill(
     config = with_options(
         DISTILL,
         unlabeled_per_locale=unlabeled_per_locale,
+        fresh_rounds=fresh_rounds,
         student=with_options(
             DISTILL.student,
             **shape,
@@ -555,8 +566,14 @@ def distill(
         f"{config.unlabeled_per_locale or 'all'} unlabelled ones a locale from {len(chosen)} "
         "locales"
     )
-    trainer = DistillTrainer(config, output, teacher=loaded, show_progress=show_progress)
-    model = trainer.fit(TrainingData(labelled, dev, unlabelled=pool, source=data), resume=resume)
+    model = distill_student(
+        config,
+        output,
+        teacher=loaded,
+        data=TrainingData(labelled, dev, unlabelled=pool, source=data),
+        show_progress=show_progress,
+        resume=resume,
+    )
     console.print(
         f"Saved the student ({model.parameter_count() / 1e6:.1f}M parameters, "
         f"{model.training.get('vocabulary', 0):,} sub-words) to {output}"
@@ -620,6 +637,7 @@ def parse(
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
+    console.print(f"[dim]{escape(str(model))} ({_describe(nlu.model.config())})", highlight=False)
     styles = {
         name: SLOT_STYLES[i % len(SLOT_STYLES)]
         for i, name in enumerate(dict.fromkeys(s.slot for s in result.slots))
@@ -716,6 +734,37 @@ def serve(
         float | None,
         typer.Option(min=0.0, max=1.0, help="Override the model's out-of-scope threshold."),
     ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Seconds a connection has to send a whole request head "
+            f"[default: {ServeSettings.header_timeout_s}].",
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help=f"Seconds a request body has to arrive [default: {ServeSettings.body_timeout_s}].",
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Open connections per worker; more get 503 "
+            f"[default: {ServeSettings.max_connections}].",
+        ),
+    ] = None,
+    shutdown_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="Seconds in-flight requests get on SIGTERM "
+            f"[default: {ServeSettings.shutdown_timeout_s}].",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch; GET /v1/health,
@@ -723,7 +772,7 @@ def serve(
     from polynlu.models.base import read_model_config
     from polynlu.serving.server import run_server
 
-    read_model_config(model)  # a clear error now, rather than one per worker
+    config = read_model_config(model)  # a clear error now, rather than one per worker
     settings = with_options(
         ServeSettings(model=str(model.resolve())),
         max_text_chars=max_text_chars,
@@ -732,10 +781,21 @@ def serve(
         micro_batch=micro_batch,
         micro_batch_wait_ms=micro_batch_wait_ms,
         out_of_scope_threshold=out_of_scope_threshold,
+        header_timeout_s=header_timeout,
+        body_timeout_s=body_timeout,
+        max_connections=max_connections,
+        shutdown_timeout_s=shutdown_timeout,
         # Workers × threads beyond the cores only adds contention.
         threads=threads or max(1, _usable_cores() // workers),
     )
+    _say_settings(f"Serving {model} ({_describe(config)}, {workers} worker(s))", settings)
     run_server(settings, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _describe(config: ModelConfig[Any]) -> str:
+    """``onnx int8, per-channel``: what kind of model a folder holds, in a few words."""
+    quantization = getattr(config.settings, "quantization", None)
+    return config.kind + (f" {quantization}" if quantization else " float32")
 
 
 def _usable_cores() -> int:

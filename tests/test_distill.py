@@ -22,7 +22,7 @@ from polynlu.models.joint import JointModel
 from polynlu.models.onnx_export import export_onnx
 from polynlu.training import TrainingData
 from polynlu.training.config import DistillConfig
-from polynlu.training.distill import DistillTrainer, StudentSettings, prune_vocabulary
+from polynlu.training.distill import DistillTrainer, StudentSettings, distill, prune_vocabulary
 
 CONFIG = TINY_JOINT
 
@@ -153,3 +153,27 @@ def test_a_student_to_start_from_needs_the_teachers_labels(
         distiller(StudentSettings(start_from=str(tmp_path / "other")), teacher, tmp_path / "x").fit(
             TrainingData(labelled, labelled)
         )
+
+
+def test_the_default_recipe_adds_rounds_on_fresh_text(
+    data: MassiveData, teacher: JointModel, tmp_path: Path
+) -> None:
+    labelled = data.read(["en-US"], "train", show_progress=False).examples
+    dev = data.read(["en-US"], "dev", show_progress=False).examples
+    pool = data.read(["de-DE", "ja-JP", "zh-CN"], "train", show_progress=False).examples
+    config = DistillConfig(
+        student=StudentSettings(layers=1, vocab_size=2_000),
+        training=CONFIG,
+        unlabeled_per_locale=10,
+        fresh_rounds=1,
+    )
+    output = tmp_path / "student"
+    student = distill(config, output, teacher=teacher, data=TrainingData(labelled, dev, pool))
+    saved = load_model(output)
+    assert saved.training["fresh_round"] == 1 == student.training["fresh_round"]
+    assert saved.training["config"]["learning_rate"] == config.fresh_learning_rate
+    assert saved.training["started_from"]["training"]["student"]["layers"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["student"]  # no round left behind
+    defaults = DistillConfig()
+    assert (defaults.student.layers, defaults.student.vocab_size) == (6, 42_000)
+    assert (defaults.training.epochs, defaults.fresh_rounds) == (4, 2)

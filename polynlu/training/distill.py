@@ -13,6 +13,8 @@ student instead (its layers and vocabulary as they are), for example on fresh un
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
@@ -36,7 +38,9 @@ from polynlu.training.base import TrainingData
 from polynlu.training.config import DistillConfig, StudentSettings
 from polynlu.training.trainer import JointTrainer, gold_loss
 
-__all__ = ["DistillTrainer", "StudentSettings", "prune_vocabulary", "student_encoder"]
+__all__ = ["DistillTrainer", "StudentSettings", "distill", "prune_vocabulary", "student_encoder"]
+
+logger = logging.getLogger(__name__)
 
 Logits = tuple[np.ndarray, np.ndarray]
 """A teacher's intent logits and its per-word slot logits for one utterance."""
@@ -296,3 +300,49 @@ class DistillTrainer(JointTrainer):
                 slot_index,
             )
         return loss
+
+
+def distill(
+    config: DistillConfig,
+    output: Path,
+    *,
+    teacher: JointModel,
+    data: TrainingData,
+    show_progress: bool = True,
+    resume: bool = False,
+) -> JointModel:
+    """The whole recipe: distil a student into ``output``, then ``config.fresh_rounds``
+    rounds of one epoch each on another sample of the unlabelled text, every round continuing
+    the student in ``output`` (its record keeps each round's history under ``started_from``).
+    ``resume`` continues an interrupted run, the rounds included."""
+    student = DistillTrainer(config, output, teacher=teacher, show_progress=show_progress).fit(
+        data, resume=resume
+    )
+    first_round = student.training.get("fresh_round", 0) + 1 if resume else 1
+    for number in range(first_round, config.fresh_rounds + 1):
+        logger.info(
+            "Fresh round %d of %d: one epoch on another sample", number, config.fresh_rounds
+        )
+        fresh = replace(
+            config,
+            fresh_rounds=0,
+            student=replace(config.student, start_from=str(output)),
+            training=replace(
+                config.training,
+                epochs=1,
+                learning_rate=config.fresh_learning_rate,
+                seed=config.training.seed + number,
+            ),
+        )
+        scratch = output.with_name(f"{output.name}.round-{number}")
+        shutil.rmtree(scratch, ignore_errors=True)
+        trainer = DistillTrainer(fresh, scratch, teacher=teacher, show_progress=show_progress)
+        student = trainer.fit(data)
+        student.training = {**student.training, "fresh_round": number}
+        student.save_config(scratch)
+        retired = output.with_name(f"{output.name}.previous")
+        shutil.rmtree(retired, ignore_errors=True)
+        output.rename(retired)
+        scratch.rename(output)
+        shutil.rmtree(retired, ignore_errors=True)
+    return student
