@@ -135,10 +135,11 @@ class BaselineModel(NLUModel):
         self.settings = settings
         self._featurizer = BaselineFeaturizer(settings.n_features)
         self.provenance.description = FEATURES
-        self._intent_weight = tensors["intent.weight"].astype(np.float32).T
+        # C-contiguous: SciPy copies a transposed view on every sparse × dense product.
+        self._intent_weight = np.ascontiguousarray(tensors["intent.weight"].astype(np.float32).T)
         self._intent_bias = tensors["intent.bias"].astype(np.float32)
         self._idf = tensors["intent.idf"].astype(np.float64)
-        self._slot_weight = tensors["slot.weight"].astype(np.float32).T
+        self._slot_weight = np.ascontiguousarray(tensors["slot.weight"].astype(np.float32).T)
         self._slot_bias = tensors["slot.bias"].astype(np.float32)
 
     def probabilities(
@@ -146,14 +147,15 @@ class BaselineModel(NLUModel):
     ) -> list[UtteranceScores]:
         if not texts:
             return []
-        features = self._featurizer.utterances(texts, self._idf)
+        # Sparse sides in float32 too: a float64 one would upcast the whole weight matrix.
+        features = self._featurizer.utterances(texts, self._idf).astype(np.float32)
         intent_probs = softmax(features @ self._intent_weight + self._intent_bias, axis=1)
         best = intent_probs.argmax(axis=1)
         words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
         predicted_intents = [self._intents[i] for i in best]
         slot_features = self._featurizer.slot_matrix(
             list(zip(words, predicted_intents, strict=True))
-        )
+        ).astype(np.float32)
         slot_probs = softmax(slot_features @ self._slot_weight + self._slot_bias, axis=1)
         ends = np.cumsum([len(sentence) for sentence in words])
         return [
