@@ -4,9 +4,13 @@
   headers within ``header_timeout_s`` of opening (or of starting its next request); otherwise
   it gets a 408 problem and is closed. uvicorn has no such timeout: a client that sends
   ``GET / HTTP/1.1\\r\\n`` and stops would hold its socket, and a file descriptor, forever.
-- **A connection cap.** Past ``max_connections`` open connections in this worker, a new one is
-  answered 503 with a problem document and closed at once, before the process runs out of
-  file descriptors.
+- **A connection cap that evicts idlers first.** At ``max_connections`` open connections in
+  this worker, a new one makes room by closing a connection that is not in the middle of a
+  request, with a 408: the oldest that never completed a request (what a stalling client
+  looks like), else the oldest idle between keep-alive requests. Only when every connection
+  is busy with a request is the newcomer refused, with a 503.
+  So clients that open connections and send nothing cannot lock out clients that send
+  requests, and the process never runs out of file descriptors.
 - **Problem documents for protocol errors.** uvicorn answers a malformed request with a
   text/plain 400; here it is ``application/problem+json``, as every other refusal.
 
@@ -61,21 +65,52 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self.limits = self.settings or _settings()
         self.head_deadline: asyncio.TimerHandle | None = None
+        self.opened_at = 0.0
+        self.answered = 0
+        """Responses completed on this connection."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.opened_at = self.loop.time()
         if len(self.connections) > self.limits.max_connections:
-            transport.write(
-                problem_bytes(
+            idlers = [
+                other
+                for other in self.connections
+                if isinstance(other, GuardedH11Protocol) and other is not self and other.idle
+            ]
+            if idlers:
+                # Connections that never completed a request go first (that is what a
+                # stalling client looks like), the oldest of them; proven ones last.
+                victim = min(idlers, key=lambda other: (other.answered > 0, other.opened_at))
+                victim.close_with(
+                    408,
+                    "Request Timeout",
+                    "closed to make room: the server is at its connection limit and this "
+                    "connection had no request under way",
+                )
+            else:
+                self.close_with(
                     503,
                     "Service Unavailable",
                     f"this worker holds its limit of {self.limits.max_connections:,} "
-                    "connections; retry shortly",
+                    "connections, all with requests under way; retry shortly",
                 )
-            )
-            transport.close()
-            return
+                return
         self._arm_head_deadline()
+
+    @property
+    def idle(self) -> bool:
+        """No request under way: waiting for a head, or between keep-alive requests."""
+        return (
+            not self.transport.is_closing()
+            and self.conn.their_state is h11.IDLE
+            and (self.cycle is None or self.cycle.response_complete)
+        )
+
+    def close_with(self, status: int, reason: str, detail: str) -> None:
+        self._disarm_head_deadline()
+        self.transport.write(problem_bytes(status, reason, detail))
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self.conn.their_state is h11.IDLE and self.head_deadline is None:
@@ -89,6 +124,7 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def on_response_complete(self) -> None:
+        self.answered += 1
         super().on_response_complete()
         self._disarm_head_deadline()  # keep-alive's own timeout covers the idle wait
 
@@ -112,5 +148,4 @@ class GuardedH11Protocol(H11Protocol):
         if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
             return
         detail = f"no complete request head within {self.limits.header_timeout_s:g} s"
-        self.transport.write(problem_bytes(408, "Request Timeout", detail))
-        self.transport.close()
+        self.close_with(408, "Request Timeout", detail)

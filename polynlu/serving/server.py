@@ -33,7 +33,8 @@ from polynlu.serving.settings import SETTINGS_ENVIRONMENT, ServeSettings
 APP_FACTORY = "polynlu.serving.app:app_from_environment"
 STARTUP_FAILURE = 3  # uvicorn's own exit status for this
 FD_HEADROOM = 64
-"""File descriptors kept free beyond the connection cap: the model, logs, the listener."""
+"""File descriptors kept free beyond the connection cap and two accept bursts: the model, the
+logs, the listener."""
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ class RepeatFilter(logging.Filter):
         self.last: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg))
+        # The first line only: asyncio's messages go on with addresses and timer deadlines.
+        key = (record.name, str(record.msg).split("\n", 1)[0][:100])
         now = time.monotonic()
         seen, held = self.last.get(key, (-self.interval, 0))
         if now - seen < self.interval:
@@ -94,8 +96,14 @@ def run_server(
     settings: ServeSettings, *, host: str, port: int, workers: int, log_level: str
 ) -> None:
     descriptors = usable_file_descriptors()
-    if descriptors is not None and settings.max_connections > descriptors - FD_HEADROOM:
-        capped = max(1, descriptors - FD_HEADROOM)
+    # asyncio accepts up to `backlog` connections in one go, and the sockets of those the cap
+    # closes are released only on the next turn of the loop; and on running out of
+    # descriptors, CPython 3.11 goes on trying for the rest of the burst, scheduling a retry
+    # each time. So the burst is sized to the descriptors, and two bursts are kept free.
+    backlog = 2048 if descriptors is None else max(16, min(2048, descriptors // 8))
+    headroom = FD_HEADROOM + 2 * backlog
+    if descriptors is not None and settings.max_connections > descriptors - headroom:
+        capped = max(1, descriptors - headroom)
         logger.warning(
             "max_connections %d is over this process's %d file descriptors; using %d",
             settings.max_connections,
@@ -113,6 +121,7 @@ def run_server(
         log_level=log_level,
         log_config=log_config(),
         http=PROTOCOL_PATH,
+        backlog=backlog,
         timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
     )
     if workers == 1:
