@@ -89,18 +89,31 @@ def test_a_body_that_never_comes_is_answered_408(server: str) -> None:
     assert status == 408 and problem["errors"] == [{"field": "body", "message": "Request Timeout"}]
 
 
-def test_connections_over_the_cap_are_refused_with_503(server: str) -> None:
-    held = [connect(server) for _ in range(8)]
+def test_at_the_cap_an_idle_connection_makes_room_and_busy_ones_do_not(server: str) -> None:
+    idle = [connect(server) for _ in range(8)]
+    time.sleep(0.2)
     try:
-        time.sleep(0.2)
-        refused = connect(server)
-        status, problem, _ = problem_of(read_all(refused))
-        assert status == 503 and "limit of 8 connections" in str(problem["detail"])
+        # A newcomer evicts the oldest idle connection (it never sent a request) and is served.
+        assert httpx.get(f"{server}/v1/health").status_code == 200
+        status, problem, _ = problem_of(read_all(idle[0]))
+        assert status == 408 and "closed to make room" in str(problem["detail"])
     finally:
-        for sock in held:
+        for sock in idle:
             sock.close()
     time.sleep(0.2)
-    assert httpx.get(f"{server}/v1/health").status_code == 200
+    busy = [connect(server) for _ in range(8)]
+    try:
+        for sock in busy:  # a request under way: its head is in, its body is coming
+            sock.sendall(
+                b"POST /v1/parse HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: 100\r\n\r\n{"
+            )
+        time.sleep(0.2)
+        status, problem, _ = problem_of(read_all(connect(server)))
+        assert status == 503 and "all with requests under way" in str(problem["detail"])
+    finally:
+        for sock in busy:
+            sock.close()
 
 
 def test_protocol_errors_methods_and_content_types_are_problems(server: str) -> None:
