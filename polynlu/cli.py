@@ -753,7 +753,8 @@ def serve(
         int | None,
         typer.Option(
             min=1,
-            help="Open connections per worker; more get 503 "
+            help="Open connections per worker; past it an idle one is closed, or the new one "
+            "gets 503 "
             f"[default: {ServeSettings.max_connections}].",
         ),
     ] = None,

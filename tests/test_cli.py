@@ -133,6 +133,12 @@ def test_train_a_tiny_joint_model_then_parse_and_evaluate(tmp_path: Path) -> Non
         "de-DE",
         "zh-CN",
     }
+    # Every command says which model and settings it runs (issue 12), defaults included.
+    assert "Training joint: backbone tiny-random, epochs 1, batch_size 16" in done.stdout
+    assert "freeze_layers 4" in done.stdout
+    assert f"Evaluating {folder} (joint float32) on dev" in scored.stdout
+    readable = polynlu("parse", str(folder), "play jazz", "--locale", "en-US")
+    assert readable.stdout.startswith(f"{folder} (joint float32)")
 
 
 def test_unknown_backbone_offline_is_explained(tmp_path: Path) -> None:

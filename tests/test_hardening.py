@@ -215,3 +215,12 @@ def test_a_worker_that_cannot_start_again_is_respawned_with_backoff(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_schema_states_the_text_rules_the_server_enforces(server: str) -> None:
+    text = httpx.get(f"{server}/openapi.json").json()["components"]["schemas"]["ParseRequest"]
+    text = text["properties"]["text"]
+    assert "control characters" in text["description"] and "surrogates" in text["description"]
+    assert text["pattern"].startswith("^[^\\u0000-\\u0008")
+    refused = httpx.post(f"{server}/v1/parse", json={"text": "play\u0007jazz"})
+    assert refused.status_code == 422 and "U+0007" in refused.json()["detail"]
