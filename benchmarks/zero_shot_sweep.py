@@ -27,7 +27,8 @@ from zero_shot import SHARED
 
 from polynlu import NLU
 from polynlu.data import MassiveData
-from polynlu.data.massive import Example, cap_per_locale
+from polynlu.data.example import Example
+from polynlu.data.massive import cap_per_locale
 from polynlu.evaluation.evaluate import METRICS, mean_scores, predict, score_predictions
 from polynlu.models.joint import JointModel
 from polynlu.options import with_options

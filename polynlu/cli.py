@@ -7,8 +7,9 @@ import logging
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
 import typer
 from rich.console import Console
@@ -17,18 +18,20 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from polynlu.data.formats import DATA_FORMATS
 from polynlu.errors import DataError, PolynluError
 from polynlu.models.calibration import DEFAULT_OUT_OF_SCOPE_THRESHOLD
 from polynlu.models.export import EXPORT_FORMATS, ONNX_QUANTIZATIONS
 from polynlu.options import with_options
 from polynlu.serving.settings import ServeSettings
+from polynlu.text.segmentation import Segmentation
 from polynlu.text.validation import is_locale, text_problem
 from polynlu.training.base import TRAINERS
 from polynlu.training.config import BaselineConfig, DistillConfig, StudentSettings, TrainConfig
 
 if TYPE_CHECKING:
     from polynlu import NLU
-    from polynlu.data.massive import Example
+    from polynlu.data.example import Example
     from polynlu.models.calibration import Calibration
     from polynlu.models.config import ModelConfig
 
@@ -49,7 +52,20 @@ DataOption = Annotated[
     str,
     typer.Option(
         "--data",
-        help="A MASSIVE tarball, a folder of <locale>.jsonl files, or 'massive' (fetched).",
+        help="Data in any format polynlu reads (detected; see --format): a MASSIVE tarball or "
+        "folder, 'massive' (fetched), Rasa YAML, Snips JSON, CoNLL, or polynlu YAML.",
+    ),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format", help=f"The data's format, if not detected: {DATA_FORMATS.summaries()}."
+    ),
+]
+DataLocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-locale", help="The locale of data whose format names none (Rasa, CoNLL) [en-US]."
     ),
 ]
 SkipInvalid = Annotated[
@@ -69,22 +85,50 @@ def _report_invalid(invalid: list[DataError], *, shown: int = 10) -> None:
         errors.print(f"  … and {len(invalid) - shown} more")
 
 
+@dataclass(frozen=True)
+class DataSource:
+    """What ``--data``, ``--format`` and ``--data-locale`` name."""
+
+    path: str
+    format: str | None = None
+    locale: str | None = None
+
+
+class DataRead(NamedTuple):
+    locales: list[str]
+    examples: list[Example]
+    segmentation: Segmentation
+    partitioned: bool
+
+
 def _read(
-    data: str,
-    locales: str,
+    source: DataSource,
+    locales: str | None,
     split: str | None,
     *,
     skip_invalid: bool,
     show_progress: bool,
-) -> tuple[list[str], list[Example]]:
-    """Read ``split`` (None: every partition) of ``locales``; return the locales and examples."""
+) -> DataRead:
+    """Read ``split`` (None: everything) of ``locales`` (None: MASSIVE's en-US, or every
+    locale of other data). Data without partitions gives all its examples for any split."""
     from polynlu.data import MassiveData, parse_locale_list
+    from polynlu.data.formats import detect_format, read_data
 
-    dataset = MassiveData(data)
-    chosen = parse_locale_list(locales, dataset.locales)
-    result = dataset.read(chosen, split, skip_invalid=skip_invalid, show_progress=show_progress)
-    _report_invalid(result.invalid)
-    return chosen, result.examples
+    format = source.format or detect_format(Path(source.path))
+    if format == "massive":
+        massive = MassiveData(source.path)
+        chosen = parse_locale_list(locales or "en-US", massive.locales)
+        result = massive.read(chosen, split, skip_invalid=skip_invalid, show_progress=show_progress)
+        _report_invalid(result.invalid)
+        return DataRead(chosen, result.examples, "benchmark", True)
+    dataset = read_data(source.path, format=format, locale=source.locale)
+    chosen = parse_locale_list(locales or dataset.locales, dataset.locales)
+    examples = [
+        e
+        for e in dataset.examples
+        if e.locale in chosen and (split is None or not dataset.partitioned or e.partition == split)
+    ]
+    return DataRead(chosen, examples, dataset.segmentation, dataset.partitioned)
 
 
 @data_app.command("fetch")
@@ -115,14 +159,17 @@ def data_fetch(
 
 @data_app.command("stats")
 def data_stats(
-    data: Annotated[str, typer.Argument(help="A tarball, a folder, or 'massive'.")],
+    data: Annotated[str, typer.Argument(help="Data in any format polynlu reads, or 'massive'.")],
     locales: Annotated[str, typer.Option(help="'all' or a comma-separated list.")] = "all",
+    format: FormatOption = None,
+    data_locale: DataLocaleOption = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
     """Counts per locale, partition, scenario, intent and slot type."""
-    chosen, examples = _read(
-        data, locales, None, skip_invalid=skip_invalid, show_progress=show_progress
+    source = DataSource(data, format, data_locale)
+    chosen, examples, _, _ = _read(
+        source, locales, None, skip_invalid=skip_invalid, show_progress=show_progress
     )
     partitions = sorted({e.partition for e in examples})
     per_locale: Counter[tuple[str, str]] = Counter((e.locale, e.partition) for e in examples)
@@ -147,10 +194,36 @@ def data_stats(
             result.add_row(key, f"{count:,}")
         return result
 
-    console.print(counts_table("Scenarios", Counter(e.scenario for e in examples), "scenario"))
+    scenarios = Counter(e.scenario for e in examples if e.scenario)
+    if scenarios:
+        console.print(counts_table("Scenarios", scenarios, "scenario"))
     console.print(counts_table("Intents", Counter(e.intent for e in examples), "intent"))
     slot_counts = Counter(span.label for e in examples for span in e.slots)
     console.print(counts_table("Slot types", slot_counts, "slot type"))
+
+
+@data_app.command("convert")
+def data_convert(
+    data: Annotated[str, typer.Argument(help="Data in any format polynlu reads.")],
+    to: Annotated[str, typer.Option("--to", help=f"Format to write: {DATA_FORMATS.summaries()}.")],
+    output: Annotated[Path, typer.Option(help="File (or, for MASSIVE, folder) to write.")],
+    format: FormatOption = None,
+    data_locale: DataLocaleOption = None,
+) -> None:
+    """Convert between formats, losslessly where the target can hold it; what it cannot
+    hold is named."""
+    from polynlu.data.formats import read_data, write_data
+
+    DATA_FORMATS.get(to)  # a clear error before reading
+    dataset = read_data(data, format=format, locale=data_locale)
+    losses = write_data(dataset, output, to)
+    console.print(
+        f"Converted {len(dataset.examples):,} utterances ({len(dataset.intents)} intents, "
+        f"{len(dataset.slot_types)} slot types, {len(dataset.locales)} locale(s)) from "
+        f"{dataset.format} to {to} → [bold]{output}[/]"
+    )
+    for loss in losses:
+        errors.print(f"[yellow]{to} cannot hold:[/] {escape(loss)}", highlight=False)
 
 
 @app.command()
@@ -161,8 +234,14 @@ def train(
         str, typer.Option(help=f"Model kind: {TRAINERS.summaries()}.")
     ] = TRAINERS.names()[0],
     train_locales: Annotated[
-        str, typer.Option(help="'all', one locale or a comma-separated list.")
-    ] = "en-US",
+        str | None,
+        typer.Option(
+            help="'all', one locale or a comma-separated list [default: en-US for MASSIVE, "
+            "every locale of other data]."
+        ),
+    ] = None,
+    format: FormatOption = None,
+    data_locale: DataLocaleOption = None,
     backbone: Annotated[
         str | None,
         typer.Option(
@@ -254,6 +333,7 @@ def train(
 
     The joint model picks its best epoch on the dev partition of the training locales only.
     """
+    from polynlu.data.example import hold_out
     from polynlu.data.massive import cap_per_locale
     from polynlu.training import TrainingData
 
@@ -273,18 +353,29 @@ def train(
         seed=seed,
         n_features=n_features,
     )
-    chosen, examples = _read(
-        data, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    source = DataSource(data, format, data_locale)
+    chosen, examples, segmentation, partitioned = _read(
+        source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, seed or 0)
-    _, dev = _read(
-        data, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
-    )
+    if partitioned:
+        dev = _read(
+            source, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
+        ).examples
+    else:
+        examples, dev = hold_out(examples, seed=seed or 0)
+        console.print(
+            f"The data has no dev partition: {len(dev):,} of its utterances (a tenth of each "
+            "intent's) are held out to choose the best epoch"
+        )
     _say_settings(f"Training {model}", config)
     started = time.perf_counter()
     trainer = trainer_type(config, output, show_progress=show_progress)
     training_data = TrainingData(
-        examples, cap_per_locale(dev, dev_max_per_locale, seed or 0), source=data
+        examples,
+        cap_per_locale(dev, dev_max_per_locale, seed or 0),
+        source=data,
+        segmentation=segmentation,
     )
     trainer.fit(training_data, resume=resume)
     console.print(
@@ -307,23 +398,30 @@ def evaluate(
     model: Annotated[Path, typer.Argument(help="A saved model folder.")],
     data: DataOption,
     output: Annotated[Path, typer.Option(help="Folder for metrics.json, predictions and report.")],
-    split: Annotated[str, typer.Option(help="Partition to score: dev, test or train.")] = "dev",
+    split: Annotated[
+        str, typer.Option(help="Partition to score (data without partitions: all of it).")
+    ] = "dev",
     locales: Annotated[str, typer.Option(help="'all' or a comma-separated list.")] = "all",
+    format: FormatOption = None,
+    data_locale: DataLocaleOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Utterances per model call.")] = 256,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
-    """Score a model with MASSIVE's official metrics, per locale and language group."""
+    """Score a model with MASSIVE's metrics (exact match, intent accuracy, slot F1), per
+    locale and language group."""
     from polynlu import NLU, __version__
     from polynlu.evaluation.evaluate import evaluate as run_evaluation
     from polynlu.evaluation.report import locale_table, write_report
 
     _check_writable(output)  # before the scoring, not after it
     nlu = NLU.load(model)
-    console.print(f"Evaluating {model} ({_describe(nlu.model.config())}) on {split}")
-    _, examples = _read(
-        data, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+    source = DataSource(data, format, data_locale)
+    _, examples, segmentation, partitioned = _read(
+        source, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
+    scored = split if partitioned else f"all {len(examples):,} utterances (no partitions)"
+    console.print(f"Evaluating {model} ({_describe(nlu.model.config())}) on {scored}")
     started = time.perf_counter()
     meta = {
         "model": str(model),
@@ -335,7 +433,14 @@ def evaluate(
         "examples": len(examples),
         "polynlu_version": __version__,
     }
-    result = run_evaluation(nlu, examples, batch_size=batch_size, show_progress=show_progress)
+    # MASSIVE's official reading of annotations applies to its own words only.
+    result = run_evaluation(
+        nlu,
+        examples,
+        batch_size=batch_size,
+        show_progress=show_progress,
+        official=segmentation == "benchmark",
+    )
     result.meta = {**meta, "seconds": round(time.perf_counter() - started, 1)}
     paths = write_report(result, output)
     console.print(locale_table(result, title=f"{model.name} on {split} (%)"))
@@ -371,6 +476,8 @@ def calibrate(
     check_max_per_locale: Annotated[
         int | None, typer.Option(min=1, help="Check on at most this many utterances a locale.")
     ] = None,
+    format: FormatOption = None,
+    data_locale: DataLocaleOption = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
@@ -382,15 +489,16 @@ def calibrate(
     from polynlu.evaluation.evaluate import calibrate_model
     from polynlu.models.base import load_model
 
+    source = DataSource(data, format, data_locale)
     loaded = load_model(model)
     chosen_locales = ",".join(loaded.train_locales) if locales == "train" else locales
-    fit_locales, examples = _read(
-        data, chosen_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+    fit_locales, examples, _, _ = _read(
+        source, chosen_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
     check, check_description = None, None
     if check_locales:
-        checked, check_examples = _read(
-            data, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+        checked, check_examples, _, _ = _read(
+            source, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
         )
         check = cap_per_locale(check_examples, check_max_per_locale)
         check_description = {"locales": checked}
@@ -548,15 +656,16 @@ def distill(
     if not isinstance(loaded, JointModel):
         raise PolynluError(f"{teacher} is a {loaded.kind} model; the teacher must be a joint model")
     loaded.to(resolve_device(config.training.device))
+    source = DataSource(data)
     labelled_locales = ",".join(loaded.train_locales)
-    _, labelled = _read(
-        data, labelled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    _, labelled, _, _ = _read(
+        source, labelled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    _, dev = _read(
-        data, labelled_locales, "dev", skip_invalid=skip_invalid, show_progress=show_progress
+    _, dev, _, _ = _read(
+        source, labelled_locales, "dev", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    chosen, pool = _read(
-        data, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    chosen, pool, _, _ = _read(
+        source, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     _say_settings("Student", config.student)
     _say_settings("Training", config.training)

@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from support import TINY_JOINT, LiveServer, tiny_split, tiny_training_data
 
 from polynlu import NLU
-from polynlu.data.massive import Example
+from polynlu.data.example import Example
 from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import evaluate
 from polynlu.models.backbones.registry import BACKBONES, Backbone, load_backbone

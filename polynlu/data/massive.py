@@ -11,31 +11,14 @@ from pathlib import Path
 from rich.progress import track
 
 from polynlu.data.annotation import parse_annotation
+from polynlu.data.example import Example
 from polynlu.data.schema import Schema, massive_schema
 from polynlu.data.sources import resolve_data
 from polynlu.errors import DataError, MissingPartitionError, PolynluError
-from polynlu.text.segmentation import Word
-from polynlu.text.spans import Span
 from polynlu.text.validation import MAX_ROW_BYTES, MAX_TEXT_CHARS, read_lines, unpaired_surrogate
 
 PARTITIONS = ("train", "dev", "test")
 _TEXT_FIELDS = ("id", "locale", "partition", "scenario", "intent", "utt", "annot_utt")
-
-
-@dataclass(frozen=True)
-class Example:
-    """One labelled utterance."""
-
-    id: str
-    locale: str
-    partition: str
-    scenario: str
-    intent: str
-    utt: str
-    annot_utt: str
-    words: tuple[Word, ...]
-    labels: tuple[str, ...]
-    slots: tuple[Span, ...]
 
 
 @dataclass
@@ -83,21 +66,23 @@ def _example_from_row(raw: dict[str, object], expected_locale: str, schema: Sche
         )
     if not text["utt"].strip():
         raise DataError("empty utterance", field="utt", row_id=row_id)
-    if text["intent"] not in schema.intents:
+    # MASSIVE's label set applies to rows in MASSIVE's scenarios; a row with another (or no)
+    # scenario is a user's own data in MASSIVE's format, and its labels are its own.
+    own_labels = text["scenario"] not in schema.scenarios
+    if not text["intent"].strip():
+        raise DataError("empty intent", field="intent", row_id=row_id)
+    if not own_labels and text["intent"] not in schema.intents:
         raise DataError(
             f"intent '{text['intent']}' is not in the {schema.name} label set",
             field="intent",
             row_id=row_id,
         )
-    if text["scenario"] not in schema.scenarios:
-        raise DataError(
-            f"scenario '{text['scenario']}' is not in the {schema.name} label set",
-            field="scenario",
-            row_id=row_id,
-        )
     try:
         annotation = parse_annotation(
-            text["utt"], text["annot_utt"], text["locale"], schema.slot_types
+            text["utt"],
+            text["annot_utt"],
+            text["locale"],
+            None if own_labels else schema.slot_types,
         )
     except DataError as error:
         raise DataError(error.reason, field=error.field, row_id=row_id) from None

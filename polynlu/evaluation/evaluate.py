@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from polynlu.data.annotation import format_annotation
+from polynlu.data.example import Example
 from polynlu.data.locales import GROUPINGS, group_of
-from polynlu.data.massive import Example
 from polynlu.errors import PolynluError
 from polynlu.evaluation.chunking import Chunking, official_labels
 from polynlu.evaluation.metrics import Scores, compute_scores
@@ -163,13 +163,17 @@ def evaluate(
     batch_size: int = 256,
     show_progress: bool = True,
     meta: dict[str, Any] | None = None,
+    official: bool = True,
 ) -> EvaluationResult:
+    """Scores per locale; ``official=False`` for data other than MASSIVE, where the labels
+    are the examples' own (MASSIVE's reading of ``annot_utt`` applies to its words only)."""
     predictions = predict(nlu, examples, batch_size=batch_size, show_progress=show_progress)
+    corrected = score_predictions(predictions, "corrected")
     return EvaluationResult(
-        score_predictions(predictions),
+        score_predictions(predictions) if official else corrected,
         predictions,
         meta or {},
-        corrected=score_predictions(predictions, "corrected"),
+        corrected=corrected,
     )
 
 

@@ -30,6 +30,7 @@ from polynlu.models.config import (
 )
 from polynlu.models.decoding import UtteranceScores, interpret
 from polynlu.registry import Registry
+from polynlu.text.segmentation import Segmentation
 from polynlu.text.spans import OUTSIDE
 from polynlu.types import Interpretation
 
@@ -53,6 +54,8 @@ class NLUModel(ABC):
         self._train_locales = list(train_locales)
         self.calibration = Calibration()
         self.provenance = Provenance()
+        self.segmentation: Segmentation = "benchmark"
+        """The words this model labels; set from its training data, saved in its config."""
 
     @property
     def intents(self) -> list[str]:
@@ -132,6 +135,7 @@ class NLUModel(ABC):
             slot_labels=self._slot_labels,
             train_locales=self._train_locales,
             calibration=self.calibration,
+            segmentation=self.segmentation,
             settings=self.kind_settings(),
             provenance=self.provenance,
         )
@@ -197,4 +201,5 @@ def load_model(folder: str | Path) -> NLUModel:
     model = MODEL_KINDS.get(config.kind).load(folder, config)
     model.calibration = config.calibration
     model.provenance = config.provenance
+    model.segmentation = config.segmentation
     return model

@@ -151,7 +151,10 @@ class BaselineModel(NLUModel):
         features = self._featurizer.utterances(texts, self._idf).astype(np.float32)
         intent_probs = softmax(features @ self._intent_weight + self._intent_bias, axis=1)
         best = intent_probs.argmax(axis=1)
-        words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
+        words = [
+            segment(text, locale, self.segmentation)
+            for text, locale in zip(texts, locales, strict=True)
+        ]
         predicted_intents = [self._intents[i] for i in best]
         slot_features = self._featurizer.slot_matrix(
             list(zip(words, predicted_intents, strict=True))

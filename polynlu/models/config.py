@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 from polynlu.errors import PolynluError
 from polynlu.models.calibration import Calibration
+from polynlu.text.segmentation import Segmentation
 
 CONFIG_FILE = "config.json"
 FORMAT_NAME = "polynlu-model"
@@ -80,6 +81,8 @@ class ModelConfig(BaseModel, Generic[SettingsT]):
     """Every word label the model predicts, ``Other`` included, in the heads' order."""
     train_locales: list[str]
     calibration: Calibration = Field(default_factory=Calibration)
+    segmentation: Segmentation = "benchmark"
+    """The words the model labels (``text.segmentation``), as its training data had them."""
     settings: SerializeAsAny[SettingsT]
     provenance: Provenance = Field(default_factory=Provenance)
 

@@ -31,7 +31,10 @@ class FeaturizedModel(NLUModel):
     ) -> list[UtteranceScores]:
         if not texts:
             return []
-        words = [segment(text, locale) for text, locale in zip(texts, locales, strict=True)]
+        words = [
+            segment(text, locale, self.segmentation)
+            for text, locale in zip(texts, locales, strict=True)
+        ]
         intent_logits, slot_logits = self.logits(self.featurizer.batch(texts, words))
         intent_probs = softmax(intent_logits, axis=-1)
         slot_probs = softmax(slot_logits, axis=-1)

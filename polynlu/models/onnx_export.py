@@ -121,6 +121,7 @@ def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -
         train_locales=model.train_locales,
     )
     exported.calibration = model.calibration
+    exported.segmentation = model.segmentation
     exported.provenance = Provenance(
         libraries={"torch": torch.__version__, **onnx_versions()},
         exported_from={

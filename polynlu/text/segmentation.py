@@ -1,15 +1,27 @@
-"""Word segmentation as the MASSIVE benchmark defines it.
+"""Word segmentation: the units slots are labelled and scored on.
 
 Slot F1 and exact match are computed over *words*, so every model, whatever its tokenizer,
-must be scored on the same word units. MASSIVE's convention (``scripts/create_hf_dataset.py``
-in the official repository): whitespace-separated words, except in Japanese and Chinese, where
-each character is a word and runs of ASCII characters (code-switched Latin words, numbers) are
-kept whole.
+must be scored on the same word units. Two styles:
+
+- ``benchmark``, MASSIVE's convention (``scripts/create_hf_dataset.py`` in the official
+  repository): whitespace-separated words, except in Japanese and Chinese, where each character
+  is a word and runs of ASCII characters (code-switched Latin words, numbers) are kept whole;
+- ``punctuation``, for a user's own data: the same, with punctuation split off as words of its
+  own, since other formats mark slots by characters (``on [Youtube](service).``) and a slot may
+  end where a whitespace word does not.
+
+A data set says which style its labels need; a model records the style it was trained with.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Literal
+
+Segmentation = Literal["benchmark", "punctuation"]
+SEGMENTATIONS: tuple[Segmentation, ...] = ("benchmark", "punctuation")
+_PIECES = re.compile(r"\w+|[^\w\s]")
 
 CHARACTER_SEGMENTED_LOCALES = frozenset({"ja-JP", "zh-CN", "zh-TW"})
 
@@ -27,8 +39,19 @@ def is_character_segmented(locale: str | None) -> bool:
     return locale in CHARACTER_SEGMENTED_LOCALES
 
 
-def segment(text: str, locale: str | None = None) -> list[Word]:
-    """Split ``text`` into benchmark words with their character offsets."""
+def segment(text: str, locale: str | None = None, style: Segmentation = "benchmark") -> list[Word]:
+    """Split ``text`` into words with their character offsets."""
+    words = _benchmark_words(text, locale)
+    if style == "benchmark":
+        return words
+    return [
+        Word(piece.group(), word.start + piece.start(), word.start + piece.end())
+        for word in words
+        for piece in _PIECES.finditer(word.text)
+    ]
+
+
+def _benchmark_words(text: str, locale: str | None) -> list[Word]:
     character_mode = is_character_segmented(locale)
     words: list[Word] = []
     start: int | None = None  # start of the current multi-character word

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from polynlu.data.massive import Example
+from polynlu.data.example import Example
 from polynlu.models.base import NLUModel
 from polynlu.registry import Registry
+from polynlu.text.segmentation import Segmentation
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class TrainingData:
     """Utterances whose labels must not be read (distillation, self-training)."""
     source: str | None = None
     """Where the data came from, recorded in the model's training record."""
+    segmentation: Segmentation = "benchmark"
+    """The words the labels are on (``DataSet.segmentation``); the model learns and keeps it."""
 
 
 class Trainer(ABC):

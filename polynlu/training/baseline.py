@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from sklearn.linear_model import SGDClassifier
 
-from polynlu.data.massive import Example
+from polynlu.data.example import Example
 from polynlu.errors import PolynluError
 from polynlu.models.baseline import BaselineFeaturizer, BaselineModel, BaselineSettings
 from polynlu.progress import LoggedProgress
@@ -50,6 +50,7 @@ class BaselineTrainer(Trainer):
         """Fits in one pass (``resume`` has nothing to continue) and saves the model."""
         started = time.perf_counter()
         model = self.fit_examples(data.train)
+        model.segmentation = data.segmentation
         if data.source is not None:
             model.training["data"] = data.source
         model.training["seconds"] = round(time.perf_counter() - started, 1)

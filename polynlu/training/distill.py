@@ -27,7 +27,8 @@ from tokenizers import Tokenizer
 from torch import nn
 from transformers import AutoModel, PreTrainedModel
 
-from polynlu.data.massive import Example, cap_per_locale
+from polynlu.data.example import Example
+from polynlu.data.massive import cap_per_locale
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone
 from polynlu.models.calibration import Calibration
@@ -210,6 +211,7 @@ class DistillTrainer(JointTrainer):
             "vocabulary": student.backbone.tokenizer.get_vocab_size(),
             **student.training,
         }
+        student.segmentation = self.teacher.segmentation
         if self.config.freeze_embeddings:
             student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         return student.to(device)

@@ -32,7 +32,7 @@ from rich.progress import (
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from polynlu.data.massive import Example
+from polynlu.data.example import Example
 from polynlu.errors import PolynluError
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
@@ -40,6 +40,7 @@ from polynlu.models.base import load_model
 from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
 from polynlu.nlu import NLU
 from polynlu.progress import LoggedProgress
+from polynlu.text.segmentation import Segmentation
 from polynlu.text.spans import OUTSIDE
 from polynlu.training.base import Trainer, TrainingData
 from polynlu.training.config import TrainConfig
@@ -148,9 +149,11 @@ class JointTrainer(Trainer):
         super().__init__(config, output, show_progress=show_progress)
         self.on_epoch = on_epoch
         self.source: str | None = None
+        self.segmentation: Segmentation = "benchmark"
 
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
         self.source = data.source
+        self.segmentation = data.segmentation
         return self._train(data.train, data.dev, resume=resume)
 
     def _train(
@@ -255,6 +258,7 @@ class JointTrainer(Trainer):
                 **({"data": self.source} if self.source else {}),
             },
         ).to(device)
+        model.segmentation = self.segmentation
         if config.freeze_embeddings:
             model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         if config.freeze_layers:
