@@ -23,6 +23,10 @@ from polynlu.training.config import BaselineConfig
 def _fit_linear(
     features: sp.csr_matrix, labels: Sequence[str], config: BaselineConfig
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    classes = sorted(set(labels))
+    if len(classes) == 1:  # one intent, or no slots at all: nothing to separate
+        weight = np.zeros((1, features.shape[1]), dtype=np.float16)
+        return classes, weight, np.zeros(1, dtype=np.float16)
     classifier = SGDClassifier(
         loss="log_loss",
         alpha=config.alpha,

@@ -1,0 +1,222 @@
+"""The Snips 2017 custom-intent benchmark, read from its files as they are, by its protocol.
+
+    python benchmarks/own_data.py                         # the baseline: minutes on 2 cores
+    python benchmarks/own_data.py --model joint --epochs 10
+
+For each of the 7 intents, one model per training size: 10, 20, 50 and 70 queries drawn from
+``train_<intent>.json`` (3 draws each, seeds 0–2) and the whole ``train_<intent>_full.json``;
+each is scored on ``validate_<intent>.json``. Per slot type, precision and recall of exact
+spans, F1 per draw (0 where precision or recall is undefined, as in the engines' own files),
+averaged over draws, then slots, then intents: the averaging that gives the published figures
+of Snips, Alexa, LUIS, Wit.ai and api.ai from their ``<engine>_metrics.json`` (recomputed here
+and printed beside). Also the intent accuracy of one model trained on all 7 intents with 70
+queries each. Writes benchmarks/results/own_data-<model>.json.
+
+The protocol has no dev data: a joint model selects its epoch on its training queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import tarfile
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from common import write_result
+from rich.console import Console
+from rich.table import Table
+
+from polynlu import NLU
+from polynlu.data.example import Example
+from polynlu.data.formats import read_data
+from polynlu.options import add_arguments, options_for, with_options
+from polynlu.training import TRAINERS, TrainingData
+
+SHARED = Path(__file__).resolve().parents[2] / "shared/data/snips-nlu-benchmark-2017.tar.gz"
+SIZES = ("10", "20", "50", "70")
+DRAWS = 3
+ENGINES = ("Snips", "api.ai", "Luis", "Wit", "Alexa")
+
+
+def unpack(source: Path, scratch: Path) -> Path:
+    if source.is_dir():
+        return source
+    with tarfile.open(source) as archive:
+        archive.extractall(scratch, filter="data")
+    return next(p.parent for p in scratch.rglob("README.md") if (p.parent / "GetWeather").is_dir())
+
+
+def span_set(example_or_result: Any, utt: str) -> set[tuple[str, int, int]]:
+    spans = getattr(example_or_result, "slots", ())
+    found = set()
+    for span in spans:
+        label = getattr(span, "label", None) or getattr(span, "slot", None)
+        value = utt[span.start : span.end]
+        # Exact spans, the surrounding white space not counted.
+        start = span.start + len(value) - len(value.lstrip())
+        end = span.end - len(value) + len(value.rstrip())
+        found.add((str(label), start, end))
+    return found
+
+
+def slot_f1(gold: Sequence[Example], predicted: Sequence[Any]) -> dict[str, float]:
+    """F1 of exact spans per slot type (0 where precision or recall is undefined)."""
+    right: Counter[str] = Counter()
+    guessed: Counter[str] = Counter()
+    actual: Counter[str] = Counter()
+    for example, result in zip(gold, predicted, strict=True):
+        gold_spans = span_set(example, example.utt)
+        found = span_set(result, example.utt)
+        for label, *_ in gold_spans:
+            actual[label] += 1
+        for label, *_ in found:
+            guessed[label] += 1
+        for label, *_ in gold_spans & found:
+            right[label] += 1
+    scores = {}
+    for label in actual:
+        precision = right[label] / guessed[label] if guessed[label] else math.nan
+        recall = right[label] / actual[label]
+        scores[label] = (
+            0.0
+            if math.isnan(precision) or precision + recall == 0
+            else 2 * precision * recall / (precision + recall)
+        )
+    return scores
+
+
+def train(
+    kind: str, config: Any, examples: Sequence[Example], folder: Path, segmentation: str
+) -> NLU:
+    trainer = TRAINERS.get(kind)(config, folder, show_progress=False)
+    data = TrainingData(list(examples), list(examples), segmentation=segmentation)  # type: ignore[arg-type]
+    return NLU(trainer.fit(data), detect_language=False)
+
+
+def engine_figures(root: Path) -> dict[str, dict[str, float]]:
+    """The engines' published per-slot precision and recall, averaged as described above."""
+    figures: dict[str, dict[str, float]] = {}
+    for engine in ENGINES:
+        by_size: dict[str, list[float]] = {}
+        for path in sorted(root.glob(f"*/{engine}_metrics.json")):
+            raw = json.loads(path.read_text("utf-8"))
+            for slots in (body["slots"] for body in raw["intents"].values()):
+                for size in SIZES:
+                    per_slot = []
+                    for metrics in slots.values():
+                        if size not in metrics["precision"]:
+                            continue
+                        pairs = zip(
+                            metrics["precision"][size], metrics["recall"][size], strict=True
+                        )
+                        per_slot.append(statistics.fmean(_f1(p, r) for p, r in pairs))
+                    if per_slot:
+                        by_size.setdefault(size, []).append(statistics.fmean(per_slot))
+        figures[engine] = {size: 100 * statistics.fmean(v) for size, v in by_size.items()}
+    return figures
+
+
+def _f1(precision: float, recall: float) -> float:
+    undefined = math.isnan(precision) or math.isnan(recall) or precision + recall == 0
+    return 0.0 if undefined else 2 * precision * recall / (precision + recall)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=SHARED)
+    parser.add_argument("--model", default="baseline", help="a registered trainer")
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--skip-full", action="store_true", help="leave out the ~2,000 sets")
+    known, _ = parser.parse_known_args()
+    trainer_type = TRAINERS.get(known.model)
+    add_arguments(parser, trainer_type.config_type)
+    args = parser.parse_args()
+    config = with_options(trainer_type.config_type(), **options_for(trainer_type.config_type, args))
+    console = Console()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = unpack(args.data, Path(scratch) / "data")
+        intents = sorted(p.name for p in root.iterdir() if (p / f"train_{p.name}.json").is_file())
+        per_intent: dict[str, dict[str, float]] = {}
+        pooled_train: list[Example] = []
+        pooled_test: list[Example] = []
+        for intent in intents:
+            train_set = read_data(root / intent / f"train_{intent}.json")
+            test_set = read_data(root / intent / f"validate_{intent}.json").examples
+            pooled_test += test_set
+            per_intent[intent] = {}
+            sizes: list[tuple[str, list[list[Example]]]] = [
+                (
+                    size,
+                    [random.Random(seed).sample(train_set.examples, int(size)) for seed in seeds],
+                )
+                for size in SIZES
+                for seeds in [range(DRAWS)]
+            ]
+            pooled_train += sizes[-1][1][0]  # 70 queries of each intent, draw 0
+            if not args.skip_full:
+                sizes.append(
+                    ("full", [read_data(root / intent / f"train_{intent}_full.json").examples])
+                )
+            for size, draws in sizes:
+                draw_scores = []
+                for number, examples in enumerate(draws):
+                    nlu = train(
+                        known.model, config, examples, Path(scratch) / f"{intent}-{size}-{number}",
+                        train_set.segmentation,
+                    )  # fmt: skip
+                    predicted = nlu.parse_batch(
+                        [e.utt for e in test_set], [e.locale for e in test_set]
+                    )
+                    draw_scores.append(slot_f1(test_set, predicted))
+                slots = sorted(draw_scores[0])
+                per_intent[intent][size] = 100 * statistics.fmean(
+                    statistics.fmean(scores[slot] for scores in draw_scores) for slot in slots
+                )
+                console.print(f"{intent} {size}: slot F1 {per_intent[intent][size]:.1f}")
+        nlu = train(known.model, config, pooled_train, Path(scratch) / "all", "punctuation")
+        predicted = nlu.parse_batch([e.utt for e in pooled_test], [e.locale for e in pooled_test])
+        intent_accuracy = 100 * statistics.fmean(
+            result.intent == example.intent
+            for example, result in zip(pooled_test, predicted, strict=True)
+        )
+        engines = engine_figures(root)
+    columns = [*SIZES, *([] if args.skip_full else ["full"])]
+    averages = {size: statistics.fmean(per_intent[i][size] for i in intents) for size in columns}
+    table = Table(title="Snips 2017: slot F1 (exact spans), averaged over slots then intents")
+    table.add_column("system")
+    for size in columns:
+        table.add_column(f"{size} queries" if size != "full" else "~2,000", justify="right")
+    table.add_row(f"polynlu {known.model}", *(f"{averages[s]:.1f}" for s in columns))
+    for engine, figures in engines.items():
+        table.add_row(engine, *(f"{figures[s]:.1f}" if s in figures else "–" for s in columns))
+    console.print(table)
+    console.print(
+        f"Intent accuracy, one model on all {len(intents)} intents (70 queries each), "
+        f"{len(pooled_test)} validation queries: {intent_accuracy:.1f}%"
+    )
+    path = write_result(
+        args.name or f"own_data-{known.model}",
+        {
+            "benchmark": "own_data (Snips 2017)",
+            "model": known.model,
+            "config": vars(config) if hasattr(config, "__dict__") else str(config),
+            "slot_f1": {"average": averages, "per_intent": per_intent},
+            "intent_accuracy_7_intents_70_each": intent_accuracy,
+            "engines_published": engines,
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+    )
+    console.print(f"Wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
