@@ -411,6 +411,7 @@ def evaluate(
     """Score a model with MASSIVE's metrics (exact match, intent accuracy, slot F1), per
     locale and language group."""
     from polynlu import NLU, __version__
+    from polynlu.evaluation.chunking import chunking_for
     from polynlu.evaluation.evaluate import evaluate as run_evaluation
     from polynlu.evaluation.report import locale_table, write_report
 
@@ -439,7 +440,7 @@ def evaluate(
         examples,
         batch_size=batch_size,
         show_progress=show_progress,
-        official=segmentation == "benchmark",
+        official=chunking_for(segmentation) == "official",
     )
     result.meta = {**meta, "seconds": round(time.perf_counter() - started, 1)}
     paths = write_report(result, output)

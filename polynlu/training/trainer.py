@@ -34,6 +34,7 @@ from torch import nn
 
 from polynlu.data.example import Example
 from polynlu.errors import PolynluError
+from polynlu.evaluation.chunking import chunking_for
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model
@@ -384,7 +385,8 @@ class JointTrainer(Trainer):
         predictions = predict(
             NLU(model), dev, batch_size=self.config.eval_batch_size, show_progress=False
         )
-        return mean_scores(list(score_predictions(predictions).values()))
+        chunking = chunking_for(model.segmentation)
+        return mean_scores(list(score_predictions(predictions, chunking).values()))
 
     def _write_checkpoint(
         self,
