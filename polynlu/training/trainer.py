@@ -133,6 +133,18 @@ def gold_loss(
     )
 
 
+def selection_key(scores: dict[str, float], metric: str) -> list[float]:
+    """What an epoch is chosen by: ``metric``, then the other metrics' sum to break its ties.
+    On a handful of examples exact match stays 0 for epochs while slot F1 climbs; without the
+    tie-break, early stopping would end such a run before it learns anything."""
+    return [scores[metric], sum(value for name, value in scores.items() if name != metric)]
+
+
+def _as_key(best: float | list[float]) -> list[float]:
+    """A checkpoint written before the tie-break stored the metric alone."""
+    return list(best) if isinstance(best, list) else [best, float("-inf")]
+
+
 class JointTrainer(Trainer):
     """Trains a ``JointModel`` and writes it (the best epoch's) to ``output``."""
 
@@ -209,11 +221,10 @@ class JointTrainer(Trainer):
                 "seconds": round(time.perf_counter() - epoch_start, 1),
             }
             state["history"].append(record)
-            improved = state["best"] is None or scores[config.selection_metric] > state["best"]
+            key = selection_key(scores, config.selection_metric)
+            improved = state["best"] is None or key > _as_key(state["best"])
             if improved:
-                state["best"], state["bad_epochs"], state["best_epoch"] = (
-                    scores[config.selection_metric], 0, epoch,
-                )  # fmt: skip
+                state["best"], state["bad_epochs"], state["best_epoch"] = key, 0, epoch
                 model.training = {
                     **model.training,
                     "best_epoch": epoch,
