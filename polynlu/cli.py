@@ -99,6 +99,7 @@ class DataRead(NamedTuple):
     examples: list[Example]
     segmentation: Segmentation
     partitioned: bool
+    slot_values: dict[str, dict[str, str]]
 
 
 def _read(
@@ -120,7 +121,7 @@ def _read(
         chosen = parse_locale_list(locales or "en-US", massive.locales)
         result = massive.read(chosen, split, skip_invalid=skip_invalid, show_progress=show_progress)
         _report_invalid(result.invalid)
-        return DataRead(chosen, result.examples, "benchmark", True)
+        return DataRead(chosen, result.examples, "benchmark", True, {})
     dataset = read_data(source.path, format=format, locale=source.locale)
     chosen = parse_locale_list(locales or dataset.locales, dataset.locales)
     examples = [
@@ -128,7 +129,9 @@ def _read(
         for e in dataset.examples
         if e.locale in chosen and (split is None or not dataset.partitioned or e.partition == split)
     ]
-    return DataRead(chosen, examples, dataset.segmentation, dataset.partitioned)
+    return DataRead(
+        chosen, examples, dataset.segmentation, dataset.partitioned, dataset.slot_values()
+    )
 
 
 @data_app.command("fetch")
@@ -168,7 +171,7 @@ def data_stats(
 ) -> None:
     """Counts per locale, partition, scenario, intent and slot type."""
     source = DataSource(data, format, data_locale)
-    chosen, examples, _, _ = _read(
+    chosen, examples, *_ = _read(
         source, locales, None, skip_invalid=skip_invalid, show_progress=show_progress
     )
     partitions = sorted({e.partition for e in examples})
@@ -354,7 +357,7 @@ def train(
         n_features=n_features,
     )
     source = DataSource(data, format, data_locale)
-    chosen, examples, segmentation, partitioned = _read(
+    chosen, examples, segmentation, partitioned, slot_values = _read(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, seed or 0)
@@ -376,6 +379,7 @@ def train(
         cap_per_locale(dev, dev_max_per_locale, seed or 0),
         source=data,
         segmentation=segmentation,
+        slot_values=slot_values,
     )
     trainer.fit(training_data, resume=resume)
     console.print(
@@ -418,7 +422,7 @@ def evaluate(
     _check_writable(output)  # before the scoring, not after it
     nlu = NLU.load(model)
     source = DataSource(data, format, data_locale)
-    _, examples, segmentation, partitioned = _read(
+    _, examples, segmentation, partitioned, _ = _read(
         source, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
     scored = split if partitioned else f"all {len(examples):,} utterances (no partitions)"
@@ -493,12 +497,12 @@ def calibrate(
     source = DataSource(data, format, data_locale)
     loaded = load_model(model)
     chosen_locales = ",".join(loaded.train_locales) if locales == "train" else locales
-    fit_locales, examples, _, _ = _read(
+    fit_locales, examples, *_ = _read(
         source, chosen_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
     check, check_description = None, None
     if check_locales:
-        checked, check_examples, _, _ = _read(
+        checked, check_examples, *_ = _read(
             source, check_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
         )
         check = cap_per_locale(check_examples, check_max_per_locale)
@@ -659,13 +663,13 @@ def distill(
     loaded.to(resolve_device(config.training.device))
     source = DataSource(data)
     labelled_locales = ",".join(loaded.train_locales)
-    _, labelled, _, _ = _read(
+    _, labelled, *_ = _read(
         source, labelled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    _, dev, _, _ = _read(
+    _, dev, *_ = _read(
         source, labelled_locales, "dev", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    chosen, pool, _, _ = _read(
+    chosen, pool, *_ = _read(
         source, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     _say_settings("Student", config.student)
@@ -768,7 +772,8 @@ def parse(
     for slot in result.slots:
         console.print(
             f"  {escape(slot.slot)} = [{styles[slot.slot]}]{escape(slot.value)}[/] "
-            f"\\[{slot.start}:{slot.end}]",
+            f"\\[{slot.start}:{slot.end}]"
+            + (f" → {escape(slot.normalized)}" if slot.normalized else ""),
             highlight=False,
         )
     runners_up = [a for a in result.alternatives if a.intent != result.intent][:2]

@@ -19,6 +19,9 @@ class Slot:
     start: int
     end: int
     confidence: float | None = None
+    normalized: str | None = None
+    """The canonical value the data's synonyms give ``value`` (``nyc`` → ``New York City``),
+    or None where they give none."""
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,36 @@ def test_own_data_trains_evaluates_and_serves_with_its_own_labels(
         answer = httpx.post(f"{live.url}/v1/parse", json={"text": utterance, "locale": "en-US"})
         assert answer.status_code == 200 and answer.json()["intent"] in intents
     assert NLU.load(folder).parse(utterance, "en-US").intent in intents
+
+
+def test_synonyms_in_the_data_normalise_the_slots_a_model_finds(tmp_path: Path) -> None:
+    rooms = ["kitchen", "bedroom", "hall", "garage", "office", "attic", "den", "loft"]
+    text = (
+        "polynlu: 1\nintents:\n  lights_on:\n    examples: |\n"
+        + "".join(f"      turn on the [room : {room}] lights\n" for room in rooms)
+        + "  lights_off:\n    examples: |\n"
+        + "".join(f"      switch off the [room : {room}] lights\n" for room in rooms)
+        + "slots:\n  room:\n    synonyms:\n      living room: [den, lounge]\n"
+    )
+    data = tmp_path / "home.yml"
+    data.write_text(text, "utf-8")
+    folder = tmp_path / "model"
+    trained = polynlu(
+        "train", "--data", str(data), "--model", "baseline", "--n-features", "4096",
+        "--output", str(folder), "--no-progress",
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert read_model_config(folder).slot_values["room"]["den"] == "living room"
+    result = NLU.load(folder).parse("turn on the den lights", "en-US")
+    assert [(s.slot, s.value, s.normalized) for s in result.slots] == [
+        ("room", "den", "living room")
+    ]
+    with LiveServer(ServeSettings(model=str(folder))) as live:
+        answer = httpx.post(
+            f"{live.url}/v1/parse", json={"text": "turn on the kitchen lights", "locale": "en-US"}
+        ).json()
+        assert answer["slots"][0]["value"] == "kitchen" and answer["slots"][0]["normalized"] is None
+        den = httpx.post(
+            f"{live.url}/v1/parse", json={"text": "switch off the den lights", "locale": "en-US"}
+        ).json()
+        assert den["slots"][0]["normalized"] == "living room"

@@ -112,6 +112,18 @@ class DataSet:
     """The words the examples' labels are on: MASSIVE's ``benchmark`` words, or words with
     punctuation split off for formats that mark slots by characters."""
 
+    def slot_values(self) -> dict[str, dict[str, str]]:
+        """``synonyms`` as the model keeps them: slot type → case-folded variant (and the
+        canonical value itself) → canonical value."""
+        return {
+            slot: {
+                variant.casefold().strip(): canonical
+                for canonical, variants in table.items()
+                for variant in (canonical, *variants)
+            }
+            for slot, table in self.synonyms.items()
+        }
+
     @property
     def locales(self) -> list[str]:
         return sorted({example.locale for example in self.examples})

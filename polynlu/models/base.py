@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -56,6 +57,8 @@ class NLUModel(ABC):
         self.provenance = Provenance()
         self.segmentation: Segmentation = "benchmark"
         """The words this model labels; set from its training data, saved in its config."""
+        self.slot_values: dict[str, dict[str, str]] = {}
+        """The data's synonyms (``ModelConfig.slot_values``), for ``Slot.normalized``."""
 
     @property
     def intents(self) -> list[str]:
@@ -97,12 +100,22 @@ class NLUModel(ABC):
 
     def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
         """Interpret a batch of utterances (``locales[i]`` may be None when unknown)."""
-        return [
+        results = [
             interpret(text, locale, scores, self._intents, self._slot_labels, self.calibration)
             for text, locale, scores in zip(
                 texts, locales, self.probabilities(texts, locales), strict=True
             )
         ]
+        return [self._normalized(result) for result in results] if self.slot_values else results
+
+    def _normalized(self, result: Interpretation) -> Interpretation:
+        slots = []
+        for slot in result.slots:
+            key = slot.value.casefold().strip()
+            canonical = self.slot_values.get(slot.slot, {}).get(key)
+            canonical = canonical or self.slot_values.get("", {}).get(key)
+            slots.append(replace(slot, normalized=canonical) if canonical else slot)
+        return replace(result, slots=tuple(slots))
 
     @abstractmethod
     def set_threads(self, threads: int | None) -> None:
@@ -136,6 +149,7 @@ class NLUModel(ABC):
             train_locales=self._train_locales,
             calibration=self.calibration,
             segmentation=self.segmentation,
+            slot_values=self.slot_values,
             settings=self.kind_settings(),
             provenance=self.provenance,
         )
@@ -202,4 +216,5 @@ def load_model(folder: str | Path) -> NLUModel:
     model.calibration = config.calibration
     model.provenance = config.provenance
     model.segmentation = config.segmentation
+    model.slot_values = config.slot_values
     return model

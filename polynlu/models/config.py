@@ -83,6 +83,9 @@ class ModelConfig(BaseModel, Generic[SettingsT]):
     calibration: Calibration = Field(default_factory=Calibration)
     segmentation: Segmentation = "benchmark"
     """The words the model labels (``text.segmentation``), as its training data had them."""
+    slot_values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Slot type ('' for any) → a variant, case-folded → its canonical value: the data's
+    synonyms, applied to every slot the model finds (``Slot.normalized``)."""
     settings: SerializeAsAny[SettingsT]
     provenance: Provenance = Field(default_factory=Provenance)
 

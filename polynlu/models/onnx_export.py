@@ -122,6 +122,7 @@ def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -
     )
     exported.calibration = model.calibration
     exported.segmentation = model.segmentation
+    exported.slot_values = model.slot_values
     exported.provenance = Provenance(
         libraries={"torch": torch.__version__, **onnx_versions()},
         exported_from={

@@ -79,6 +79,10 @@ class SlotOut(BaseModel):
     start: int = Field(description="Character offset of the value in `text` (inclusive).")
     end: int = Field(description="Character offset of the value's end in `text` (exclusive).")
     confidence: float | None
+    normalized: str | None = Field(
+        default=None,
+        description="The canonical value the training data's synonyms give `value`, if any.",
+    )
 
 
 class ModelRef(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +31,8 @@ class TrainingData:
     """Where the data came from, recorded in the model's training record."""
     segmentation: Segmentation = "benchmark"
     """The words the labels are on (``DataSet.segmentation``); the model learns and keeps it."""
+    slot_values: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``DataSet.slot_values()``: the synonyms the model applies to the slots it finds."""
 
 
 class Trainer(ABC):

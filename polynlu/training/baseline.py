@@ -55,6 +55,7 @@ class BaselineTrainer(Trainer):
         started = time.perf_counter()
         model = self.fit_examples(data.train)
         model.segmentation = data.segmentation
+        model.slot_values = data.slot_values
         if data.source is not None:
             model.training["data"] = data.source
         model.training["seconds"] = round(time.perf_counter() - started, 1)

@@ -212,6 +212,7 @@ class DistillTrainer(JointTrainer):
             **student.training,
         }
         student.segmentation = self.teacher.segmentation
+        student.slot_values = self.teacher.slot_values
         if self.config.freeze_embeddings:
             student.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         return student.to(device)

@@ -163,10 +163,12 @@ class JointTrainer(Trainer):
         self.on_epoch = on_epoch
         self.source: str | None = None
         self.segmentation: Segmentation = "benchmark"
+        self.slot_values: dict[str, dict[str, str]] = {}
 
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
         self.source = data.source
         self.segmentation = data.segmentation
+        self.slot_values = data.slot_values
         return self._train(data.train, data.dev, resume=resume)
 
     def _train(
@@ -271,6 +273,7 @@ class JointTrainer(Trainer):
             },
         ).to(device)
         model.segmentation = self.segmentation
+        model.slot_values = self.slot_values
         if config.freeze_embeddings:
             model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         if config.freeze_layers:
