@@ -81,5 +81,17 @@ def write_data(data: DataSet, path: str | Path, format: str) -> list[str]:
     return DATA_FORMATS.get(format).write(data, Path(path))
 
 
+def vocabulary_losses(data: DataSet) -> list[str]:
+    """What a format that holds only utterances loses of ``data``'s vocabulary."""
+    losses = []
+    if data.synonyms:
+        losses.append(f"synonyms of {len(data.synonyms)} slot type(s)")
+    if data.lookups:
+        losses.append(f"{len(data.lookups)} lookup list(s)")
+    if data.regexes:
+        losses.append(f"{len(data.regexes)} regex feature(s)")
+    return losses
+
+
 def locale_or_default(locale: str | None) -> str:
     return locale or DEFAULT_LOCALE

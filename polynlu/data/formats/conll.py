@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from polynlu.data.example import DataSet, Example, example_from_spans
-from polynlu.data.formats import DataFormat, locale_or_default
+from polynlu.data.formats import DataFormat, locale_or_default, vocabulary_losses
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
 from polynlu.text.validation import MAX_ROW_BYTES, read_lines
@@ -112,14 +112,7 @@ def write(data: DataSet, path: Path) -> list[str]:
         blocks.append("\n".join(lines))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n\n".join(blocks) + "\n", "utf-8")
-    losses = []
-    if data.synonyms:
-        losses.append(f"synonyms of {len(data.synonyms)} slot type(s)")
-    if data.lookups:
-        losses.append(f"{len(data.lookups)} lookup list(s)")
-    if data.regexes:
-        losses.append(f"{len(data.regexes)} regex feature(s)")
-    return losses
+    return vocabulary_losses(data)
 
 
 def detect(path: Path) -> bool:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from polynlu.data.example import DataSet, Example
-from polynlu.data.formats import DataFormat
+from polynlu.data.formats import DataFormat, vocabulary_losses
 from polynlu.data.massive import MassiveData
 from polynlu.data.sources import FETCHED_NAME, is_tarball
 from polynlu.text.segmentation import segment
@@ -20,7 +20,7 @@ def read(path: Path, *, locale: str | None = None) -> DataSet:
 
 
 def write(data: DataSet, path: Path) -> list[str]:
-    losses = _losses(data)
+    losses = vocabulary_losses(data)
     if data.segmentation != "benchmark":
         inside = sum(not _on_whitespace_words(example) for example in data.examples)
         if inside:
@@ -52,17 +52,6 @@ def _on_whitespace_words(example: Example) -> bool:
     words = segment(example.utt, example.locale)
     starts, ends = {w.start for w in words}, {w.end for w in words}
     return all(span.start in starts and span.end in ends for span in example.slots)
-
-
-def _losses(data: DataSet) -> list[str]:
-    losses = []
-    if data.synonyms:
-        losses.append(f"synonyms of {len(data.synonyms)} slot type(s)")
-    if data.lookups:
-        losses.append(f"{len(data.lookups)} lookup list(s)")
-    if data.regexes:
-        losses.append(f"{len(data.regexes)} regex feature(s)")
-    return losses
 
 
 def detect(path: Path) -> bool:

@@ -30,6 +30,7 @@ import yaml
 
 from polynlu.data.example import DataSet, Example, example_from_spans
 from polynlu.data.formats import DataFormat, locale_or_default
+from polynlu.data.formats.yaml_blocks import LiteralBlock, block_lines, dump
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
 
@@ -124,12 +125,7 @@ def _lines(node: Any) -> list[tuple[int, str]]:
     """(file line, example) pairs: a block scalar holds one example a line, a list one an
     item."""
     if isinstance(node, yaml.ScalarNode):
-        first = node.start_mark.line + (2 if node.style in ("|", ">") else 1)
-        return [
-            (first + offset, text.strip())
-            for offset, text in enumerate(str(node.value).split("\n"))
-            if text.strip()
-        ]
+        return [(line, text.strip()) for line, text in block_lines(node)]
     return [(item.start_mark.line + 1, str(item.value)) for item in getattr(node, "value", [])]
 
 
@@ -164,30 +160,16 @@ def write(data: DataSet, path: Path) -> list[str]:
     if data.regexes:
         document["regexes"] = data.regexes
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.dump(document, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=1000)
+    text = dump(document)
     path.write_text(text, "utf-8")
     return ["train/dev/test partitions (all examples are written)"] if data.partitioned else []
 
 
-class _Block(str):
-    """Examples, one a line, dumped as a literal block (no quoting needed)."""
-
-
-def _block(lines: list[str]) -> _Block | list[str]:
+def _block(lines: list[str]) -> LiteralBlock | list[str]:
     # A literal block cannot hold a line with trailing spaces (YAML drops them): a list can.
     if any(line != line.strip() or "\n" in line for line in lines):
         return lines
-    return _Block("\n".join(lines) + "\n")
-
-
-class _BlockDumper(yaml.SafeDumper):
-    pass
-
-
-_BlockDumper.add_representer(
-    _Block,
-    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style="|"),
-)
+    return LiteralBlock("\n".join(lines) + "\n")
 
 
 def detect(path: Path) -> bool:

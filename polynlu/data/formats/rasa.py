@@ -15,6 +15,7 @@ import yaml
 
 from polynlu.data.example import DataSet, Example, example_from_spans
 from polynlu.data.formats import DataFormat, locale_or_default
+from polynlu.data.formats.yaml_blocks import LiteralBlock, block_lines, dump
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
 
@@ -38,10 +39,7 @@ def _examples_block(item: yaml.MappingNode) -> tuple[list[tuple[int, str]], str 
         if key.value != "examples":
             continue
         if isinstance(value, yaml.ScalarNode):
-            first = value.start_mark.line + (2 if value.style in ("|", ">") else 1)
-            for offset, line in enumerate(value.value.split("\n")):
-                if line.strip():
-                    lines.append((first + offset, line))
+            lines += block_lines(value)
         elif isinstance(value, yaml.SequenceNode):  # - text: ... items
             for entry in value.value:
                 text = next(
@@ -207,31 +205,11 @@ def _render(data: DataSet, locale: str) -> str:
     items += [{"synonym": name, "examples": _block(v)} for name, v in merged.items() if v]
     items += [{"lookup": name, "examples": _block(v)} for name, v in data.lookups.items()]
     items += [{"regex": name, "examples": _block(v)} for name, v in data.regexes.items()]
-    return yaml.dump(
-        {"version": "3.1", "nlu": items},
-        Dumper=_LiteralDumper,
-        allow_unicode=True,
-        sort_keys=False,
-        width=1000,
-    )
+    return dump({"version": "3.1", "nlu": items})
 
 
-class _Block(str):
-    """Dumped as a literal block, as Rasa writes ``examples: |``."""
-
-
-def _block(texts: list[str]) -> _Block:
-    return _Block("".join(f"- {text}\n" for text in texts))
-
-
-class _LiteralDumper(yaml.SafeDumper):
-    pass
-
-
-_LiteralDumper.add_representer(
-    _Block,
-    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style="|"),
-)
+def _block(texts: list[str]) -> LiteralBlock:
+    return LiteralBlock("".join(f"- {text}\n" for text in texts))
 
 
 def detect(path: Path) -> bool:
