@@ -360,13 +360,13 @@ def train(
     chosen, examples, segmentation, partitioned, slot_values = _read(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
-    examples = cap_per_locale(examples, max_per_locale, seed or 0)
+    examples = cap_per_locale(examples, max_per_locale, config.seed)
     if partitioned:
         dev = _read(
             source, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
         ).examples
     else:
-        examples, dev = hold_out(examples, seed=seed or 0)
+        examples, dev = hold_out(examples, seed=config.seed)
         console.print(
             f"The data has no dev partition: {len(dev):,} of its utterances (a tenth of each "
             "intent's) are held out to choose the best epoch"
@@ -376,7 +376,7 @@ def train(
     trainer = trainer_type(config, output, show_progress=show_progress)
     training_data = TrainingData(
         examples,
-        cap_per_locale(dev, dev_max_per_locale, seed or 0),
+        cap_per_locale(dev, dev_max_per_locale, config.seed),
         source=data,
         segmentation=segmentation,
         slot_values=slot_values,

@@ -158,7 +158,6 @@ class DistillTrainer(JointTrainer):
             self.distill.unlabeled_per_locale,
             self.config.seed,
         )
-        self.source = data.source
         texts = [*data.train, *unlabelled]
         self._gold = [True] * len(data.train) + [False] * len(unlabelled)
         self._teacher_logits = self._score_with_teacher(texts)

@@ -41,7 +41,6 @@ from polynlu.models.base import load_model
 from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
 from polynlu.nlu import NLU
 from polynlu.progress import LoggedProgress
-from polynlu.text.segmentation import Segmentation
 from polynlu.text.spans import OUTSIDE
 from polynlu.training.base import Trainer, TrainingData
 from polynlu.training.config import TrainConfig
@@ -161,14 +160,11 @@ class JointTrainer(Trainer):
     ) -> None:
         super().__init__(config, output, show_progress=show_progress)
         self.on_epoch = on_epoch
-        self.source: str | None = None
-        self.segmentation: Segmentation = "benchmark"
-        self.slot_values: dict[str, dict[str, str]] = {}
+        self.data = TrainingData(())
+        """What ``fit`` was given: the model records its source, words and synonyms."""
 
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
-        self.source = data.source
-        self.segmentation = data.segmentation
-        self.slot_values = data.slot_values
+        self.data = data
         return self._train(data.train, data.dev, resume=resume)
 
     def _train(
@@ -269,11 +265,11 @@ class JointTrainer(Trainer):
             training={
                 "config": asdict(config),
                 "train_examples": len(train),
-                **({"data": self.source} if self.source else {}),
+                **({"data": self.data.source} if self.data.source else {}),
             },
         ).to(device)
-        model.segmentation = self.segmentation
-        model.slot_values = self.slot_values
+        model.segmentation = self.data.segmentation
+        model.slot_values = self.data.slot_values
         if config.freeze_embeddings:
             model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         if config.freeze_layers:

@@ -73,8 +73,9 @@ def bracketed(example: Example) -> str:
 
 def read(path: Path, *, locale: str | None = None) -> DataSet:
     try:
-        root = yaml.compose(path.read_text("utf-8"))
-        raw = yaml.safe_load(path.read_text("utf-8"))
+        text = path.read_text("utf-8")
+        root = yaml.compose(text)  # for line numbers
+        raw = yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise DataError(f"not readable YAML: {error}", file=path) from None
     if not isinstance(raw, dict) or raw.get("polynlu") != VERSION:
