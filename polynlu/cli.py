@@ -245,6 +245,13 @@ def train(
     ] = None,
     format: FormatOption = None,
     data_locale: DataLocaleOption = None,
+    with_added: Annotated[
+        Path | None,
+        typer.Option(
+            help="A model folder whose examples added since its training (POST "
+            "/v1/intents/{name}/examples, NLU.add_examples) join the training data."
+        ),
+    ] = None,
     backbone: Annotated[
         str | None,
         typer.Option(
@@ -361,6 +368,16 @@ def train(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, config.seed)
+    if with_added is not None:
+        from polynlu.models.base import read_added_examples, read_model_config
+
+        read_model_config(with_added)  # a clear error if it is not a model folder
+        added = read_added_examples(with_added)
+        examples += added
+        console.print(
+            f"Joined {len(added):,} example(s) added to {with_added} since its training "
+            f"({', '.join(sorted({e.intent for e in added})) or 'none'})"
+        )
     if partitioned:
         dev = _read(
             source, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
@@ -881,14 +898,26 @@ def serve(
             f"[default: {ServeSettings.shutdown_timeout_s}].",
         ),
     ] = None,
+    accept_examples: Annotated[
+        bool,
+        typer.Option(
+            help="Let POST /v1/intents/{name}/examples teach the model, saving into its folder "
+            "(one worker only)."
+        ),
+    ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch; GET /v1/health,
-    /v1/model, /metrics; OpenAPI at /docs."""
+    """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch, /v1/intents/{name}/examples;
+    GET /v1/health, /v1/model, /metrics; OpenAPI at /docs."""
     from polynlu.models.base import read_model_config
     from polynlu.serving.server import run_server
 
     config = read_model_config(model)  # a clear error now, rather than one per worker
+    if accept_examples and workers > 1:
+        raise PolynluError(
+            "--accept-examples needs --workers 1: each worker holds its own copy of the model, "
+            "and examples added to one would not reach the others"
+        )
     settings = with_options(
         ServeSettings(model=str(model.resolve())),
         max_text_chars=max_text_chars,
@@ -901,6 +930,7 @@ def serve(
         body_timeout_s=body_timeout,
         max_connections=max_connections,
         shutdown_timeout_s=shutdown_timeout,
+        accept_examples=accept_examples,
         # Workers × threads beyond the cores only adds contention.
         threads=threads or max(1, _usable_cores() // workers),
     )

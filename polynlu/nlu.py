@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from polynlu.errors import PolynluError
+from polynlu.data.example import Example, example_from_spans
+from polynlu.data.formats.native import parse_bracketed
+from polynlu.errors import DataError, PolynluError
 from polynlu.langid import LanguageIdentifier, language_of
 from polynlu.models.base import NLUModel, load_model
 from polynlu.text.batches import map_by_length
+from polynlu.text.validation import intent_name_problem
 from polynlu.types import Interpretation
 
 
@@ -79,3 +82,61 @@ class NLU:
             )
             for result, source in zip(results, sources, strict=True)
         ]
+
+    def add_examples(
+        self,
+        intent: str,
+        examples: Sequence[str | Example],
+        *,
+        locale: str | None = None,
+    ) -> list[Example]:
+        """Teach the model ``examples`` of ``intent`` at once, without retraining.
+
+        ``intent`` may be new. Texts may mark slots as polynlu's YAML does (``"wake me at
+        [time : five am]"``), with the model's slot types. A missing ``locale`` is detected
+        from each text. The examples count through the intent's prototype, are saved with the
+        model (``save``), and join a later ``polynlu train --with-added``.
+
+        >>> nlu.add_examples("book_table", ["book a table for [people : two]"])  # doctest: +SKIP
+        """
+        problem = intent_name_problem(intent)
+        if problem:
+            raise PolynluError(f"intent {intent!r}: {problem}")
+        if isinstance(examples, str):
+            raise TypeError("add_examples takes a sequence of examples; wrap one text in a list")
+        added = [
+            example if isinstance(example, Example) else self._example(intent, example, locale)
+            for example in examples
+        ]
+        wrong = [e.utt for e in added if e.intent != intent]
+        if wrong:
+            raise PolynluError(f"example {wrong[0]!r} is of another intent than {intent!r}")
+        self.model.add_examples(intent, added)
+        return added
+
+    def _example(self, intent: str, annotated: str, locale: str | None) -> Example:
+        try:
+            text, spans = parse_bracketed(annotated)
+            if locale is None:
+                detected = self.identifier.detect(text) if self.identifier else None
+                if detected is None:
+                    raise PolynluError(
+                        f"example {annotated!r}: its language cannot be told; give its locale"
+                    )
+                locale = detected.locale
+            return example_from_spans(
+                id=f"added-{len(self.model.added_examples)}",
+                locale=locale,
+                intent=intent,
+                utt=text,
+                spans=spans,
+                segmentation=self.model.segmentation,
+            )
+        except DataError as error:
+            raise PolynluError(f"example {annotated!r}: {error}") from error
+
+    def save_additions(self, folder: str | Path) -> None:
+        """Save what ``add_examples`` changed into the model's ``folder``, without rewriting
+        its weights."""
+        self.model.save_additions(Path(folder))
+        self.model.save_config(Path(folder))

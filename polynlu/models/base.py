@@ -17,12 +17,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
+from polynlu.data.example import Example
 from polynlu.errors import PolynluError
 from polynlu.models.calibration import Calibration
 from polynlu.models.config import (
     CONFIG_FILE,
+    PROTOTYPES_FILE,
     KindSettings,
     ModelConfig,
+    PrototypeSettings,
     Provenance,
     migrate,
     read_config_json,
@@ -30,6 +35,7 @@ from polynlu.models.config import (
     write_model_config,
 )
 from polynlu.models.decoding import UtteranceScores, interpret
+from polynlu.models.prototypes import IntentPrototypes
 from polynlu.registry import Registry
 from polynlu.text.segmentation import Segmentation
 from polynlu.text.spans import OUTSIDE
@@ -59,9 +65,20 @@ class NLUModel(ABC):
         """The words this model labels; set from its training data, saved in its config."""
         self.slot_values: dict[str, dict[str, str]] = {}
         """The data's synonyms (``ModelConfig.slot_values``), for ``Slot.normalized``."""
+        self.prototypes: IntentPrototypes | None = None
+        """Set by training for kinds with sentence embeddings: ``add_examples`` needs them."""
+        self.added_examples: list[Example] = []
+        """Examples given to ``add_examples`` since training, saved as ``ADDED_EXAMPLES``."""
 
     @property
     def intents(self) -> list[str]:
+        """Every intent the model answers: the trained head's, then any added since."""
+        prototypes = self.prototypes
+        return list(prototypes.intents) if prototypes is not None else list(self._intents)
+
+    @property
+    def head_intents(self) -> list[str]:
+        """The intents the model was trained on, in its head's order."""
         return list(self._intents)
 
     @property
@@ -97,6 +114,43 @@ class NLUModel(ABC):
     ) -> list[UtteranceScores]:
         """Uncalibrated intent and per-word slot probabilities for a batch of utterances
         (``locales[i]`` may be None when unknown)."""
+
+    def sentence_embeddings(
+        self, texts: Sequence[str], locales: Sequence[str | None]
+    ) -> np.ndarray:
+        """One embedding per text ``[texts, hidden]``, for intent prototypes."""
+        raise PolynluError(
+            f"a {self.kind} model has no sentence embeddings, so it cannot take examples "
+            "without retraining: add them to the data and train again, or train a joint model"
+        )
+
+    def add_examples(self, intent: str, examples: Sequence[Example]) -> None:
+        """Add ``examples`` of ``intent`` (new, or one the model knows) with immediate effect,
+        through the intent's prototype (``models.prototypes``); the model's slot types only."""
+        if self.prototypes is None:
+            if self.kind == "joint" or self.kind == "onnx":
+                raise PolynluError(
+                    "this model was trained before intent prototypes existed (polynlu < 0.3): "
+                    "train it again to add examples to it"
+                )
+            self.sentence_embeddings([], [])  # the kind's own reason it cannot
+        assert self.prototypes is not None
+        if not examples:
+            raise PolynluError("no examples to add")
+        known = set(self.slot_types)
+        for example in examples:
+            unknown = sorted({span.label for span in example.slots} - known)
+            if unknown:
+                raise PolynluError(
+                    f"example {example.utt!r}: slot type(s) {', '.join(unknown)} are not in "
+                    f"this model (its slot types: {', '.join(sorted(known)) or 'none'}); new "
+                    "slot types need training"
+                )
+        embeddings = self.sentence_embeddings(
+            [e.utt for e in examples], [e.locale for e in examples]
+        )
+        self.prototypes = self.prototypes.add(intent, embeddings)
+        self.added_examples = [*self.added_examples, *examples]
 
     def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
         """Interpret a batch of utterances (``locales[i]`` may be None when unknown)."""
@@ -151,6 +205,13 @@ class NLUModel(ABC):
             segmentation=self.segmentation,
             slot_values=self.slot_values,
             settings=self.kind_settings(),
+            prototypes=None
+            if self.prototypes is None
+            else PrototypeSettings(
+                scale=self.prototypes.scale,
+                weight=self.prototypes.weight,
+                added_intents=self.prototypes.added_intents,
+            ),
             provenance=self.provenance,
         )
 
@@ -158,7 +219,28 @@ class NLUModel(ABC):
         """Write the whole model into ``folder``; ``load_model(folder)`` reads it back."""
         folder.mkdir(parents=True, exist_ok=True)
         self.save_weights(folder)
+        self.save_additions(folder)
         self.save_config(folder)
+
+    def save_additions(self, folder: Path) -> None:
+        """Write the prototypes and the added examples (or remove stale ones): after
+        ``add_examples``, this and ``save_config`` save what changed, without the weights."""
+        for name, present in (
+            (PROTOTYPES_FILE, self.prototypes is not None),
+            (ADDED_EXAMPLES, bool(self.added_examples)),
+        ):
+            if not present:
+                (folder / name).unlink(missing_ok=True)
+        if self.prototypes is not None:
+            self.prototypes.save(folder)
+        if self.added_examples:
+            from polynlu.data.example import DataSet
+            from polynlu.data.formats import write_data
+
+            data = DataSet(list(self.added_examples), "polynlu", str(folder / ADDED_EXAMPLES))
+            scratch = folder / f".{ADDED_EXAMPLES}.partial"
+            write_data(data, scratch, "polynlu")
+            scratch.replace(folder / ADDED_EXAMPLES)
 
     def save_config(self, folder: Path) -> None:
         """Rewrite only ``config.json``: after calibrating, or adding to the training record,
@@ -180,6 +262,9 @@ MODEL_KINDS.register_lazy(
 MODEL_KINDS.register_lazy(
     "onnx", "polynlu.models.onnx:OnnxModel", summary="an exported joint model on onnxruntime"
 )
+
+ADDED_EXAMPLES = "added_examples.yml"
+"""Examples added since training, in polynlu's YAML: ``polynlu train --with-added`` reads them."""
 
 NOT_THE_MODEL = frozenset({"checkpoint", "checkpoint.partial", "eval"})
 """Folders a model folder may also hold: training checkpoints and evaluation reports."""
@@ -217,4 +302,31 @@ def load_model(folder: str | Path) -> NLUModel:
     model.provenance = config.provenance
     model.segmentation = config.segmentation
     model.slot_values = config.slot_values
+    if config.prototypes is not None:
+        model.prototypes = _load_prototypes(folder, config)
+        model.added_examples = read_added_examples(folder)
     return model
+
+
+def _load_prototypes(folder: Path, config: ModelConfig[KindSettings]) -> IntentPrototypes:
+    assert config.prototypes is not None
+    try:
+        return IntentPrototypes.load(
+            folder,
+            config.intents,
+            config.prototypes.added_intents,
+            scale=config.prototypes.scale,
+            weight=config.prototypes.weight,
+        )
+    except (OSError, ValueError, KeyError) as error:
+        raise PolynluError(f"{folder / PROTOTYPES_FILE}: cannot load: {error}") from error
+
+
+def read_added_examples(folder: Path) -> list[Example]:
+    """The examples added to the model in ``folder`` since training (none if it has none)."""
+    path = Path(folder) / ADDED_EXAMPLES
+    if not path.is_file():
+        return []
+    from polynlu.data.formats import read_data
+
+    return read_data(path, format="polynlu").examples

@@ -26,6 +26,8 @@ from polynlu.models.calibration import Calibration
 from polynlu.text.segmentation import Segmentation
 
 CONFIG_FILE = "config.json"
+PROTOTYPES_FILE = "prototypes.safetensors"
+"""The intent prototypes' arrays (``models.prototypes``), beside the config."""
 FORMAT_NAME = "polynlu-model"
 FORMAT_VERSION = 2
 
@@ -66,6 +68,18 @@ class Provenance(BaseModel):
     """For an exported model: the kind, backbone and training of the model it came from."""
 
 
+class PrototypeSettings(BaseModel):
+    """How a model with intent prototypes (``models.prototypes``) blends them with its head;
+    the arrays are in ``prototypes.safetensors``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scale: float = Field(gt=0)
+    weight: float = Field(ge=0, le=1)
+    added_intents: list[str] = Field(default_factory=list)
+    """Intents added after training (``NLU.add_examples``): the prototypes alone score them."""
+
+
 SettingsT = TypeVar("SettingsT", bound=KindSettings)
 
 
@@ -87,6 +101,9 @@ class ModelConfig(BaseModel, Generic[SettingsT]):
     """Slot type ('' for any) → a variant, case-folded → its canonical value: the data's
     synonyms, applied to every slot the model finds (``Slot.normalized``)."""
     settings: SerializeAsAny[SettingsT]
+    prototypes: PrototypeSettings | None = None
+    """Set when the model keeps intent prototypes and so can take examples without
+    retraining; ``intents`` are then the head's, and ``prototypes.added_intents`` follow."""
     provenance: Provenance = Field(default_factory=Provenance)
 
     @property
@@ -136,9 +153,13 @@ def validate_config(
 
 
 def config_digest(folder: Path) -> str:
-    """A short hash of ``config.json``: it changes whenever the model is retrained or
-    recalibrated, so a service can report which version of a model answered."""
-    return hashlib.sha256((folder / CONFIG_FILE).read_bytes()).hexdigest()[:12]
+    """A short hash of ``config.json`` and the intent prototypes: it changes whenever the
+    model is retrained, recalibrated or given examples, so a service can report which
+    version of a model answered."""
+    digest = hashlib.sha256((folder / CONFIG_FILE).read_bytes())
+    if (folder / PROTOTYPES_FILE).is_file():
+        digest.update((folder / PROTOTYPES_FILE).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 # -- migrations: one function per version step, each taking and giving a plain dict ----------

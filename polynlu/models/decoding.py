@@ -26,6 +26,9 @@ class UtteranceScores:
     words: Sequence[Word]
     intent_probs: np.ndarray
     word_probs: np.ndarray
+    intents: Sequence[str] | None = None
+    """The names of ``intent_probs``' columns when they are not the model's trained intents
+    (a model with added intents scores them after those)."""
 
 
 def interpret(
@@ -41,6 +44,7 @@ def interpret(
     calibrated probability."""
     words = scores.words
     intent_probs = calibration.apply(scores.intent_probs)
+    intents = scores.intents or intents
     best = int(intent_probs.argmax())
     word_probs = scores.word_probs[: len(words)]
     labels = [slot_labels[i] for i in word_probs.argmax(-1)]

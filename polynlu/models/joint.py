@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -25,7 +24,7 @@ from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone, load_saved_backbone
 from polynlu.models.config import KindSettings, ModelConfig
 from polynlu.models.features import MAX_WORD_OFFSET, Features, Featurizer
-from polynlu.models.featurized import FeaturizedModel
+from polynlu.models.featurized import FeaturizedModel, NetworkOutputs
 
 HEADS_FILE = "heads.safetensors"
 HEAD_MODULES = ("word_offset", "intent_head", "slot_head")
@@ -87,7 +86,9 @@ class JointNetwork(nn.Module):
         self.intent_head = nn.Linear(hidden_size, n_intents)
         self.slot_head = nn.Linear(hidden_size, n_slots)
 
-    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sentence embedding (mean-pooled states) ``[batch, hidden]`` and each word's
+        state ``[batch, words, hidden]``: what the heads and the intent prototypes read."""
         states = self.encoder(
             input_ids=batch.input_ids, attention_mask=batch.attention_mask
         ).last_hidden_state
@@ -95,7 +96,15 @@ class JointNetwork(nn.Module):
         pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         index = batch.word_tokens.unsqueeze(-1).expand(-1, -1, states.size(-1))
         word_states = states.gather(1, index) + self.word_offset(batch.word_offsets)
+        return pooled, word_states
+
+    def heads(
+        self, pooled: torch.Tensor, word_states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.intent_head(self.dropout(pooled)), self.slot_head(self.dropout(word_states))
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.heads(*self.encode(batch))
 
     def heads_state(self) -> dict[str, torch.Tensor]:
         return {
@@ -142,11 +151,16 @@ class JointModel(FeaturizedModel):
         self.network.to(device)
         return self
 
-    def logits(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
+    def outputs(self, features: Features) -> NetworkOutputs:
         self.network.eval()
         with torch.inference_mode():
-            intent_logits, slot_logits = self.network(Batch.from_features(features).to(self.device))
-        return intent_logits.float().cpu().numpy(), slot_logits.float().cpu().numpy()
+            pooled, word_states = self.network.encode(Batch.from_features(features).to(self.device))
+            intent_logits, slot_logits = self.network.heads(pooled, word_states)
+        return NetworkOutputs(
+            intent_logits.float().cpu().numpy(),
+            slot_logits.float().cpu().numpy(),
+            pooled.float().cpu().numpy(),
+        )
 
     def set_threads(self, threads: int | None) -> None:
         # PyTorch's intra-op pool is per process, so this is too; None keeps the current one.

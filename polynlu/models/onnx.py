@@ -11,16 +11,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from polynlu.errors import PolynluError
 from polynlu.models.config import KindSettings, ModelConfig
 from polynlu.models.features import TOKENIZER_FILE, Features, Featurizer
-from polynlu.models.featurized import FeaturizedModel
+from polynlu.models.featurized import FeaturizedModel, NetworkOutputs
 
 ONNX_FILE = "model.onnx"
 INPUTS = ("input_ids", "attention_mask", "word_tokens", "word_offsets")
 OUTPUTS = ("intent_logits", "slot_logits")
+SENTENCES = "sentences"
+"""The mean-pooled states, for intent prototypes: graphs exported before 0.x lack it."""
 
 
 class OnnxSettings(KindSettings):
@@ -78,11 +78,13 @@ class OnnxModel(FeaturizedModel):
         self.session = onnxruntime.InferenceSession(
             str(self.folder / ONNX_FILE), options, providers=["CPUExecutionProvider"]
         )
+        self._has_sentences = SENTENCES in {output.name for output in self.session.get_outputs()}
 
-    def logits(self, features: Features) -> tuple[np.ndarray, np.ndarray]:
+    def outputs(self, features: Features) -> NetworkOutputs:
         feed = {name: getattr(features, name) for name in INPUTS}
-        intent_logits, slot_logits = self.session.run(list(OUTPUTS), feed)
-        return intent_logits, slot_logits
+        names = [*OUTPUTS, SENTENCES] if self._has_sentences else list(OUTPUTS)
+        results = self.session.run(names, feed)
+        return NetworkOutputs(results[0], results[1], results[2] if len(results) > 2 else None)
 
     def parameter_count(self) -> int:
         return self.settings.parameters

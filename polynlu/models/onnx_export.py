@@ -25,7 +25,7 @@ from polynlu.models.config import Provenance
 from polynlu.models.export import ONNX_QUANTIZATIONS, Quantization
 from polynlu.models.features import TOKENIZER_FILE
 from polynlu.models.joint import Batch, JointModel, JointNetwork
-from polynlu.models.onnx import INPUTS, ONNX_FILE, OUTPUTS, OnnxModel, OnnxSettings
+from polynlu.models.onnx import INPUTS, ONNX_FILE, OUTPUTS, SENTENCES, OnnxModel, OnnxSettings
 from polynlu.text.segmentation import segment
 
 OPSET = 17
@@ -57,10 +57,11 @@ class _Exportable(nn.Module):
         attention_mask: torch.Tensor,
         word_tokens: torch.Tensor,
         word_offsets: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         batch = Batch(input_ids, attention_mask, word_tokens, word_tokens > -1, word_offsets)
-        intent_logits, slot_logits = self.network(batch)
-        return intent_logits, slot_logits
+        pooled, word_states = self.network.encode(batch)
+        intent_logits, slot_logits = self.network.heads(pooled, word_states)
+        return intent_logits, slot_logits, pooled
 
 
 def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -> OnnxModel:
@@ -81,6 +82,7 @@ def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -
         "word_offsets": {0: "batch", 1: "words"},
         "intent_logits": {0: "batch"},
         "slot_logits": {0: "batch", 1: "words"},
+        SENTENCES: {0: "batch"},
     }
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         # The tracer warns about Python branches on shapes in transformers' code; the dynamic
@@ -96,7 +98,7 @@ def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -
             args,
             str(plain),
             input_names=list(INPUTS),
-            output_names=list(OUTPUTS),
+            output_names=[*OUTPUTS, SENTENCES],
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,
@@ -116,10 +118,12 @@ def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -
             weight_scales=None if quantization is None else quantization.weight_scales,
             opset=OPSET,
         ),
-        intents=model.intents,
+        intents=model.head_intents,
         slot_labels=model.slot_labels,
         train_locales=model.train_locales,
     )
+    exported.prototypes = model.prototypes
+    exported.added_examples = model.added_examples
     exported.calibration = model.calibration
     exported.segmentation = model.segmentation
     exported.slot_values = model.slot_values
@@ -131,6 +135,7 @@ def export_onnx(model: NLUModel, output: Path, *, quantize: str | None = None) -
             "training": model.training,
         },
     )
+    exported.save_additions(output)
     exported.save_config(output)
     return exported
 

@@ -68,6 +68,57 @@ class BatchRequest(BaseModel):
     )
 
 
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+MAX_EXAMPLES_PER_REQUEST = 100
+
+
+class ExamplesRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "examples": ["book a table for [people : two]", "reserve a table"],
+                    "locale": "en-US",
+                }
+            ]
+        },
+    )
+
+    examples: list[str] = Field(
+        min_length=1,
+        max_length=MAX_EXAMPLES_PER_REQUEST,
+        description="Utterances of the intent; slots marked as `[slot : value]`, with the "
+        "model's slot types. Each one under the same rules as a parse request's `text`.",
+    )
+    locale: str | None = Field(
+        default=None,
+        pattern=LOCALE_PATTERN,
+        description="The examples' locale; null or absent to detect each one's language.",
+    )
+
+    @field_validator("examples")
+    @classmethod
+    def check_examples(cls, examples: list[str]) -> list[str]:
+        for text in examples:
+            _check_text(text)
+        return examples
+
+
+class ExamplesResponse(BaseModel):
+    intent: str
+    added: int = Field(description="Examples added by this request.")
+    new_intent: bool = Field(description="Whether the intent was not in the model before.")
+    examples_since_training: int = Field(
+        description="Examples of this intent added since the model was trained."
+    )
+    model: ModelRef = Field(description="The model's new version, which answers from now on.")
+
+
 class IntentScoreOut(BaseModel):
     intent: str
     confidence: float
@@ -83,11 +134,6 @@ class SlotOut(BaseModel):
         default=None,
         description="The canonical value the training data's synonyms give `value`, if any.",
     )
-
-
-class ModelRef(BaseModel):
-    name: str
-    version: str
 
 
 class ParseResponse(BaseModel):

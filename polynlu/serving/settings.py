@@ -39,6 +39,8 @@ class ServeSettings:
     max_connections: int = 512
     """Open connections one worker accepts; past it, new ones get 503 and are closed."""
     shutdown_timeout_s: float = 10.0
+    accept_examples: bool = False
+    """Let ``POST /v1/intents/{name}/examples`` change the model (and its folder)."""
     """On SIGTERM, how long in-flight requests may take before connections are dropped."""
 
     def to_environment(self) -> str:

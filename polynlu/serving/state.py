@@ -4,6 +4,7 @@ metrics. Built once per worker, kept on ``app.state.service``, handed to routes 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +33,20 @@ class ServiceState:
     metrics: ServiceMetrics
     batcher: MicroBatcher[ParseRequest, Interpretation]
     born: float = field(default_factory=time.monotonic)
+    learning: threading.Lock = field(default_factory=threading.Lock)
+    """Held while examples are added: one addition at a time."""
+
+    def refresh(self) -> None:
+        """Describe the model again after it changed (added intents, a new version)."""
+        folder = Path(self.settings.model)
+        self.reference = ModelRef(name=self.reference.name, version=config_digest(folder))
+        self.info = self.info.model_copy(
+            update={
+                "version": self.reference.version,
+                "intents": self.nlu.model.intents,
+                "size_bytes": model_size_bytes(folder),
+            }
+        )
 
     @classmethod
     def load(cls, settings: ServeSettings) -> ServiceState:

@@ -59,6 +59,21 @@ def text_problem(text: str, *, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     return None
 
 
+MAX_NAME_CHARS = 100
+NAME_PATTERN = r"^[^\s/\[\]:]{1,100}$"
+"""An intent or slot name given through the API: no space, slash, bracket or colon (which
+would break a URL path or the ``[slot : value]`` syntax)."""
+
+
+def intent_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name an intent, or None."""
+    if not name or len(name) > MAX_NAME_CHARS:
+        return f"a name has 1 to {MAX_NAME_CHARS} characters"
+    if re.match(NAME_PATTERN, name) is None or text_problem(name):
+        return "a name has no white space, '/', '[', ']', ':' or control characters"
+    return None
+
+
 def is_locale(value: str) -> bool:
     return re.fullmatch(LOCALE_PATTERN, value) is not None
 

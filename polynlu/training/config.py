@@ -35,6 +35,10 @@ class TrainConfig:
     device: str = "auto"
     eval_batch_size: int = 128
     selection_metric: str = "exact_match"
+    prototype_scale: float = 20.0
+    """Cosine similarity → logit for the intent prototypes (``models.prototypes``)."""
+    prototype_weight: float = 0.3
+    """The prototypes' share of the trained intents' probabilities."""
 
 
 @dataclass(frozen=True)

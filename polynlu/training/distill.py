@@ -152,6 +152,10 @@ class DistillTrainer(JointTrainer):
     def fingerprint(self) -> dict[str, Any]:
         return {**super().fingerprint(), "student": asdict(self.student)}
 
+    def labelled(self, train: Sequence[Example]) -> Sequence[Example]:
+        # The unlabelled text's own labels (MASSIVE has them) must never be read.
+        return [example for example, gold in zip(train, self._gold, strict=True) if gold]
+
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
         unlabelled = cap_per_locale(
             [e for e in data.unlabelled if e.locale not in self.teacher.train_locales],

@@ -38,7 +38,9 @@ from polynlu.evaluation.chunking import chunking_for
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model
+from polynlu.models.featurized import FeaturizedModel
 from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
+from polynlu.models.prototypes import IntentPrototypes
 from polynlu.nlu import NLU
 from polynlu.progress import LoggedProgress
 from polynlu.text.spans import OUTSIDE
@@ -129,6 +131,37 @@ def gold_loss(
         nn.functional.cross_entropy(
             slot_logits.flatten(0, 1), slot_target.to(device).flatten(), ignore_index=_IGNORE
         )
+    )
+
+
+PROTOTYPE_EXAMPLES = 64
+"""Training examples an intent's prototype is the mean of, at most (drawn at random)."""
+
+
+def fit_prototypes(
+    model: FeaturizedModel, train: Sequence[Example], config: TrainConfig, *, seed: int
+) -> IntentPrototypes:
+    """The prototypes of the model's trained intents, from (a sample of) its training data."""
+    by_intent: dict[str, list[Example]] = {}
+    for example in train:
+        by_intent.setdefault(example.intent, []).append(example)
+    generator = random.Random(seed)
+    chosen = [
+        example
+        for intent in sorted(by_intent)
+        for example in (
+            generator.sample(by_intent[intent], PROTOTYPE_EXAMPLES)
+            if len(by_intent[intent]) > PROTOTYPE_EXAMPLES
+            else by_intent[intent]
+        )
+    ]
+    embeddings = model.sentence_embeddings([e.utt for e in chosen], [e.locale for e in chosen])
+    return IntentPrototypes.from_embeddings(
+        model.head_intents,
+        embeddings,
+        [e.intent for e in chosen],
+        scale=config.prototype_scale,
+        weight=config.prototype_weight,
     )
 
 
@@ -249,9 +282,12 @@ class JointTrainer(Trainer):
         # The folder holds the best epoch's weights; add the whole run's history to its config.
         best = load_model(self.output)
         assert isinstance(best, JointModel)
+        best.to(device)
+        best.prototypes = fit_prototypes(best, self.labelled(train), config, seed=config.seed)
+        best.save_additions(self.output)
         best.training = {**best.training, "history": state["history"], "seconds": round(seconds, 1)}
         best.save_config(self.output)
-        return best.to(device)
+        return best
 
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
         config = self.config
@@ -373,6 +409,10 @@ class JointTrainer(Trainer):
                 losses.append(loss.item())
                 progress.update(task, advance=1, loss=float(np.mean(losses[-50:])))
         return float(np.mean(losses))
+
+    def labelled(self, train: Sequence[Example]) -> Sequence[Example]:
+        """The training examples whose intents are gold labels (the prototypes' data)."""
+        return train
 
     def fingerprint(self) -> dict[str, Any]:
         """What must match for ``resume`` to continue a run."""
