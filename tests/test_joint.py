@@ -1,12 +1,13 @@
 """The joint model on a tiny random encoder with the real e5 tokenizer: seconds, not minutes."""
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from conftest import TWO_EPOCHS
-from support import tiny_training_data
+from support import TINY_JOINT, tiny_training_data
 
 from polynlu import NLU
 from polynlu.errors import PolynluError
@@ -132,3 +133,13 @@ def test_layer_decay_scales_the_learning_rate_by_depth(
     lr = config.learning_rate
     # 2 layers: embeddings at lr·0.5³, layer 0 at lr·0.5², layer 1 at lr·0.5; heads at their own.
     assert rates == sorted({lr * 0.125, lr * 0.25, lr * 0.5, config.head_learning_rate})
+
+
+def test_early_stopping_waits_for_enough_steps(tmp_path: Path) -> None:
+    # A few dozen examples make an epoch of a few steps: patience 1 alone would stop at
+    # the second epoch whose dev scores did not improve, long before the model learns.
+    config = replace(TINY_JOINT, epochs=3, patience=1, learning_rate=0.0, head_learning_rate=0.0)
+    model = JointTrainer(config, tmp_path / "m", show_progress=False).fit(
+        tiny_training_data(["en-US"], ["en-US"])
+    )
+    assert [record["epoch"] for record in model.training["history"]] == [1, 2, 3]

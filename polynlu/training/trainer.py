@@ -134,6 +134,11 @@ def gold_loss(
     )
 
 
+MIN_STEPS_BEFORE_STOPPING = 100
+"""Early stopping waits for this many optimizer steps. On ten examples an epoch is one or two
+steps: a model with a dozen slot types still labels every word ``Other`` after the first few,
+and counting patience in such epochs ended those runs with nothing learned."""
+
 PROTOTYPE_EXAMPLES = 64
 """Training examples an intent's prototype is the mean of, at most (drawn at random)."""
 
@@ -265,7 +270,10 @@ class JointTrainer(Trainer):
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
-            stop = state["bad_epochs"] >= config.patience
+            stop = (
+                state["bad_epochs"] >= config.patience
+                and epoch * steps_per_epoch >= MIN_STEPS_BEFORE_STOPPING
+            )
             state["finished"] = stop or epoch == config.epochs
             self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
             self._report(record, improved)
