@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from polynlu.data.example import Example
 from polynlu.data.formats import read_data
 from polynlu.options import add_arguments, options_for, with_options
 from polynlu.training import TRAINERS, TrainingData
+from polynlu.training.config import TrainConfig, recipe_for
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/snips-nlu-benchmark-2017.tar.gz"
 SIZES = ("10", "20", "50", "70")
@@ -139,7 +141,17 @@ def main() -> None:
     trainer_type = TRAINERS.get(known.model)
     add_arguments(parser, trainer_type.config_type)
     args = parser.parse_args()
-    config = with_options(trainer_type.config_type(), **options_for(trainer_type.config_type, args))
+    options = {
+        k: v for k, v in options_for(trainer_type.config_type, args).items() if v is not None
+    }
+
+    def config_for(examples: Sequence[Example]) -> Any:
+        """What ``polynlu train`` would use on these examples, with the options given."""
+        few = trainer_type.config_type is TrainConfig
+        base = recipe_for(examples) if few else trainer_type.config_type()
+        return with_options(base, **options)
+
+    configs: dict[str, Any] = {}
     console = Console()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
@@ -169,6 +181,7 @@ def main() -> None:
             for size, draws in sizes:
                 draw_scores = []
                 for number, examples in enumerate(draws):
+                    config = configs[size] = config_for(examples)
                     nlu = train(
                         known.model, config, examples, Path(scratch) / f"{intent}-{size}-{number}",
                         train_set.segmentation,
@@ -182,7 +195,14 @@ def main() -> None:
                     statistics.fmean(scores[slot] for scores in draw_scores) for slot in slots
                 )
                 console.print(f"{intent} {size}: slot F1 {per_intent[intent][size]:.1f}")
-        nlu = train(known.model, config, pooled_train, Path(scratch) / "all", "punctuation")
+        configs["all 7 intents"] = config_for(pooled_train)
+        nlu = train(
+            known.model,
+            configs["all 7 intents"],
+            pooled_train,
+            Path(scratch) / "all",
+            "punctuation",
+        )
         predicted = nlu.parse_batch([e.utt for e in pooled_test], [e.locale for e in pooled_test])
         intent_accuracy = 100 * statistics.fmean(
             result.intent == example.intent
@@ -208,7 +228,8 @@ def main() -> None:
         {
             "benchmark": "own_data (Snips 2017)",
             "model": known.model,
-            "config": vars(config) if hasattr(config, "__dict__") else str(config),
+            "options": options,
+            "config_by_size": {size: asdict(config) for size, config in configs.items()},
             "slot_f1": {"average": averages, "per_intent": per_intent},
             "intent_accuracy_7_intents_70_each": intent_accuracy,
             "engines_published": engines,

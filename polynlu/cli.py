@@ -27,7 +27,15 @@ from polynlu.serving.settings import ServeSettings
 from polynlu.text.segmentation import Segmentation
 from polynlu.text.validation import is_locale, text_problem
 from polynlu.training.base import TRAINERS
-from polynlu.training.config import BaselineConfig, DistillConfig, StudentSettings, TrainConfig
+from polynlu.training.config import (
+    FEW_SHOT_EXAMPLES_PER_INTENT,
+    BaselineConfig,
+    DistillConfig,
+    StudentSettings,
+    TrainConfig,
+    is_few_shot,
+    recipe_for,
+)
 
 if TYPE_CHECKING:
     from polynlu import NLU
@@ -348,8 +356,7 @@ def train(
     from polynlu.training import TrainingData
 
     trainer_type = TRAINERS.get(model)
-    config = with_options(
-        trainer_type.config_type(),
+    options = dict(
         backbone=backbone,
         epochs=epochs,
         batch_size=batch_size,
@@ -363,6 +370,7 @@ def train(
         seed=seed,
         n_features=n_features,
     )
+    config = with_options(trainer_type.config_type(), **options)
     source = DataSource(data, format, data_locale)
     chosen, examples, segmentation, partitioned, slot_values = _read(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
@@ -378,10 +386,20 @@ def train(
             f"Joined {len(added):,} example(s) added to {with_added} since its training "
             f"({', '.join(sorted({e.intent for e in added})) or 'none'})"
         )
+    few_shot = trainer_type.config_type is TrainConfig and is_few_shot(examples)
+    if trainer_type.config_type is TrainConfig:
+        # The defaults follow the data: the few-shot recipe for a handful of examples an intent.
+        config = with_options(recipe_for(examples, seed=config.seed), **options)
     if partitioned:
         dev = _read(
             source, ",".join(chosen), "dev", skip_invalid=skip_invalid, show_progress=show_progress
         ).examples
+    elif few_shot:
+        dev = examples
+        console.print(
+            f"A few examples an intent (≤ {FEW_SHOT_EXAMPLES_PER_INTENT} for most): the "
+            "few-shot recipe, trained on all of them and choosing its epoch on them"
+        )
     else:
         examples, dev = hold_out(examples, seed=config.seed)
         console.print(

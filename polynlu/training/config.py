@@ -6,9 +6,16 @@ the options a user gives onto them (``polynlu.options.with_options``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE
+
+if TYPE_CHECKING:
+    from polynlu.data.example import Example
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,27 @@ class TrainConfig:
     """Cosine similarity → logit for the intent prototypes (``models.prototypes``)."""
     prototype_weight: float = 0.3
     """The prototypes' share of the trained intents' probabilities."""
+
+
+FEW_SHOT_EXAMPLES_PER_INTENT = 20
+"""Data whose median intent has at most this many examples trains with ``FEW_SHOT``."""
+
+FEW_SHOT = TrainConfig(epochs=10, batch_size=16, freeze_layers=8, patience=10)
+"""The few-shot recipe (docs/results.md, "Few examples"): more of the encoder frozen keeps
+more of its multilingual alignment and trains in a fraction of the time; ten epochs of
+ten-odd examples an intent are some 40 steps at batch 16."""
+
+
+def is_few_shot(train: Sequence[Example]) -> bool:
+    """Whether the median intent of ``train`` has at most ``FEW_SHOT_EXAMPLES_PER_INTENT``."""
+    counts = Counter(example.intent for example in train)
+    return bool(counts) and statistics.median(counts.values()) <= FEW_SHOT_EXAMPLES_PER_INTENT
+
+
+def recipe_for(train: Sequence[Example], *, seed: int = 0) -> TrainConfig:
+    """The measured best joint recipe for this much data: ``FEW_SHOT`` for a handful of
+    examples an intent, else ``TrainConfig``'s defaults (measured on MASSIVE's full data)."""
+    return replace(FEW_SHOT if is_few_shot(train) else TrainConfig(), seed=seed)
 
 
 @dataclass(frozen=True)
