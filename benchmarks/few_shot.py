@@ -39,8 +39,9 @@ from polynlu import NLU
 from polynlu.data import MassiveData
 from polynlu.data.example import Example
 from polynlu.evaluation.evaluate import evaluate
+from polynlu.options import add_arguments, options_for, with_options
 from polynlu.training import TrainingData
-from polynlu.training.config import recipe_for
+from polynlu.training.config import TrainConfig, recipe_for
 from polynlu.training.trainer import JointTrainer
 
 SHARED = (
@@ -84,8 +85,10 @@ def summary(per_locale: dict[str, dict[str, float]]) -> dict[str, dict[str, floa
     }
 
 
-def run_polynlu(train: list[Example], dev: list[Example], scratch: Path, seed: int) -> Any:
-    config = recipe_for(train, seed=seed)
+def run_polynlu(
+    train: list[Example], dev: list[Example], scratch: Path, seed: int, options: dict[str, Any]
+) -> Any:
+    config = with_options(recipe_for(train, seed=seed), **options)
     started = time.perf_counter()
     # No dev data in a few-shot setting: the epoch is chosen on the training examples.
     model = JointTrainer(config, scratch / "model", show_progress=False).fit(
@@ -181,7 +184,9 @@ def main() -> None:
         "--setfit-iterations", type=int, default=20, help="SetFit's pairs per example (its default)"
     )
     parser.add_argument("--name", default="few_shot")
+    add_arguments(parser, TrainConfig)  # polynlu's options over its few-shot recipe
     args = parser.parse_args()
+    options = options_for(TrainConfig, args)
     console = Console()
     systems = args.systems.split(",")
     unknown = set(systems) - set(SYSTEMS)
@@ -202,7 +207,9 @@ def main() -> None:
                 with tempfile.TemporaryDirectory() as folder:
                     scratch = Path(folder)
                     if system == "polynlu":
-                        per_locale, seconds, settings = run_polynlu(train, dev, scratch, seed)
+                        per_locale, seconds, settings = run_polynlu(
+                            train, dev, scratch, seed, options
+                        )
                     elif system == "setfit":
                         per_locale, seconds, settings = run_setfit(
                             train, dev, scratch, seed, args.setfit_iterations

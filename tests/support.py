@@ -25,9 +25,15 @@ TINY = Path(__file__).parent / "data" / "massive-tiny"
 """Four locales of MASSIVE, a few dozen utterances each (see data/README.md)."""
 
 TINY_JOINT = TrainConfig(
-    backbone=TINY_BACKBONE, epochs=1, batch_size=16, max_length=32, freeze_layers=0
+    backbone=TINY_BACKBONE,
+    epochs=1,
+    batch_size=16,
+    max_length=32,
+    freeze_layers=0,
+    checkpoint_every_s=0.0,
 )
-"""One epoch of the joint model on the 2-layer random encoder: seconds."""
+"""One epoch of the joint model on the 2-layer random encoder: seconds. A checkpoint every
+epoch, as the resume tests need."""
 
 
 def tiny_split(locales: list[str], split: str) -> list:  # type: ignore[type-arg]

@@ -143,3 +143,29 @@ def test_early_stopping_waits_for_enough_steps(tmp_path: Path) -> None:
         tiny_training_data(["en-US"], ["en-US"])
     )
     assert [record["epoch"] for record in model.training["history"]] == [1, 2, 3]
+
+
+def test_small_data_is_passed_over_again_to_fill_an_epoch() -> None:
+    from polynlu.training.trainer import _batches
+
+    examples = tiny_training_data(["en-US"], ["en-US"]).train[:10]
+    batches = _batches(examples, 4, seed=0, at_least=25)
+    drawn = sorted(i for batch in batches for i in batch)
+    assert drawn == sorted(list(range(10)) * 3)  # three whole passes hold 25
+    assert sorted(i for b in _batches(examples, 4, seed=0) for i in b) == list(range(10))
+
+
+def test_a_run_saved_only_at_its_end_keeps_its_best_epoch(tmp_path: Path) -> None:
+    heads: dict[int, dict[str, torch.Tensor]] = {}
+
+    def remember(record: dict[str, Any], model: JointModel) -> None:
+        heads[record["epoch"]] = {k: v.clone() for k, v in model.network.heads_state().items()}
+
+    config = replace(TWO_EPOCHS, epochs=3, checkpoint_every_s=3600.0)
+    model = JointTrainer(config, tmp_path / "m", show_progress=False, on_epoch=remember).fit(
+        tiny_training_data(["en-US"], ["en-US"])
+    )
+    assert sorted(heads) == [1, 2, 3]
+    best = model.training["best_epoch"]
+    saved = model.network.heads_state()
+    assert all(torch.equal(saved[k], heads[best][k]) for k in saved)

@@ -42,6 +42,15 @@ class TrainConfig:
     device: str = "auto"
     eval_batch_size: int = 128
     selection_metric: str = "exact_match"
+    checkpoint_every_s: float = 60.0
+    """Write the checkpoint (and the best epoch's model) at most this often, and at the end:
+    an epoch of a few examples takes less time than writing them."""
+    anchor_weight: float = 0.0
+    """Weight of the loss that keeps sentence embeddings near the untrained encoder's (see
+    ``JointTrainer.loss``); 0 leaves the encoder free."""
+    min_epoch_examples: int = 0
+    """Pass over smaller data again within an epoch until it holds this many examples: ten
+    examples are one step an epoch, too few for epochs to mean anything."""
     prototype_scale: float = 20.0
     """Cosine similarity → logit for the intent prototypes (``models.prototypes``)."""
     prototype_weight: float = 0.3
@@ -51,10 +60,13 @@ class TrainConfig:
 FEW_SHOT_EXAMPLES_PER_INTENT = 20
 """Data whose median intent has at most this many examples trains with ``FEW_SHOT``."""
 
-FEW_SHOT = TrainConfig(epochs=10, batch_size=16, freeze_layers=8, patience=10)
+FEW_SHOT = TrainConfig(
+    epochs=10, batch_size=16, freeze_layers=8, patience=10, min_epoch_examples=640
+)
 """The few-shot recipe (docs/results.md, "Few examples"): more of the encoder frozen keeps
-more of its multilingual alignment and trains in a fraction of the time; ten epochs of
-ten-odd examples an intent are some 40 steps at batch 16."""
+more of its multilingual alignment and trains in a fraction of the time. An epoch is at least
+40 steps of 16 (ten examples of each of 60 intents make 38), so any few-shot data trains 400
+steps."""
 
 
 def is_few_shot(train: Sequence[Example]) -> bool:

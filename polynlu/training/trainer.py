@@ -79,9 +79,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _batches(examples: Sequence[Example], size: int, seed: int) -> list[list[int]]:
-    """Shuffled batches of similar length: sort within windows of 50 batches to cut padding."""
-    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(seed)).tolist()
+def _batches(
+    examples: Sequence[Example], size: int, seed: int, at_least: int = 0
+) -> list[list[int]]:
+    """Shuffled batches of similar length: sort within windows of 50 batches to cut padding.
+    Data smaller than ``at_least`` is passed over again (each pass shuffled) until an epoch
+    holds that many examples."""
+    generator = torch.Generator().manual_seed(seed)
+    passes = max(1, math.ceil(at_least / max(1, len(examples))))
+    order = [
+        i
+        for _ in range(passes)
+        for i in torch.randperm(len(examples), generator=generator).tolist()
+    ]
     window = size * 50
     batches: list[list[int]] = []
     for start in range(0, len(order), window):
@@ -200,6 +210,7 @@ class JointTrainer(Trainer):
         self.on_epoch = on_epoch
         self.data = TrainingData(())
         """What ``fit`` was given: the model records its source, words and synonyms."""
+        self._anchors: torch.Tensor | None = None
 
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
         self.data = data
@@ -234,8 +245,17 @@ class JointTrainer(Trainer):
 
         model = self._build_model(train, device)
         network = model.network
+        # Before any step (and before a resumed run restores its weights): the sentence
+        # embeddings the anchor keeps the encoder near.
+        self._anchors = (
+            torch.from_numpy(
+                model.sentence_embeddings([e.utt for e in train], [e.locale for e in train])
+            ).to(device)
+            if config.anchor_weight
+            else None
+        )
         optimizer = self._optimizer(network)
-        steps_per_epoch = math.ceil(len(train) / config.batch_size)
+        steps_per_epoch = len(_batches(train, config.batch_size, 0, config.min_epoch_examples))
         scheduler = self._schedule(optimizer, steps_per_epoch * config.epochs)
         if state["epoch"]:
             self._restore(checkpoint, network, optimizer, scheduler)
@@ -244,6 +264,8 @@ class JointTrainer(Trainer):
         intent_index = {name: i for i, name in enumerate(model.intents)}
         slot_index = {name: i for i, name in enumerate(model.slot_labels)}
         started = time.perf_counter() - sum(h["seconds"] for h in state["history"])
+        last_checkpoint = time.perf_counter()
+        unsaved_best: dict[str, torch.Tensor] | None = None
         for epoch in range(state["epoch"] + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
             loss = self._train_epoch(
@@ -264,9 +286,8 @@ class JointTrainer(Trainer):
                 model.training = {
                     **model.training,
                     "best_epoch": epoch,
-                    "history": state["history"],
+                    "history": list(state["history"]),
                 }
-                model.save(self.output)
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
@@ -275,7 +296,23 @@ class JointTrainer(Trainer):
                 and epoch * steps_per_epoch >= MIN_STEPS_BEFORE_STOPPING
             )
             state["finished"] = stop or epoch == config.epochs
-            self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
+            # The best model and the checkpoint are written together, at most every
+            # checkpoint_every_s: a resumed run then finds the best model of its checkpoint.
+            # Short epochs (a few examples) would otherwise spend most of their time writing.
+            due = state["finished"] or (
+                time.perf_counter() - last_checkpoint >= config.checkpoint_every_s
+            )
+            if improved and due:
+                model.save(self.output)
+                unsaved_best = None
+            elif improved:
+                unsaved_best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+            elif due and unsaved_best is not None:
+                self._save_weights_of(model, unsaved_best)
+                unsaved_best = None
+            if due:
+                self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
+                last_checkpoint = time.perf_counter()
             self._report(record, improved)
             if self.on_epoch:
                 self.on_epoch(record, model)
@@ -296,6 +333,13 @@ class JointTrainer(Trainer):
         best.training = {**best.training, "history": state["history"], "seconds": round(seconds, 1)}
         best.save_config(self.output)
         return best
+
+    def _save_weights_of(self, model: JointModel, weights: dict[str, torch.Tensor]) -> None:
+        """Save ``model`` as it was when its network held ``weights`` (an earlier epoch)."""
+        current = {k: v.detach().clone() for k, v in model.network.state_dict().items()}
+        model.network.load_state_dict(weights)
+        model.save(self.output)
+        model.network.load_state_dict(current)
 
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
         config = self.config
@@ -390,7 +434,7 @@ class JointTrainer(Trainer):
         config = self.config
         network = model.network
         network.train()
-        batches = _batches(train, config.batch_size, config.seed + epoch)
+        batches = _batches(train, config.batch_size, config.seed + epoch, config.min_epoch_examples)
         losses: list[float] = []
         columns = (
             TextColumn(f"Epoch {epoch}/{config.epochs}"),
@@ -423,8 +467,10 @@ class JointTrainer(Trainer):
         return train
 
     def fingerprint(self) -> dict[str, Any]:
-        """What must match for ``resume`` to continue a run."""
-        return asdict(self.config)
+        """What must match for ``resume`` to continue a run (not how often it is saved)."""
+        settings = asdict(self.config)
+        settings.pop("checkpoint_every_s")
+        return settings
 
     def loss(
         self,
@@ -435,9 +481,18 @@ class JointTrainer(Trainer):
         intent_index: dict[str, int],
         slot_index: dict[str, int],
     ) -> torch.Tensor:
-        """Cross-entropy on the gold intent and on each word's gold slot label."""
-        intent_logits, slot_logits = model.network(batch)
-        return gold_loss(intent_logits, slot_logits, examples, intent_index, slot_index)
+        """Cross-entropy on the gold intent and on each word's gold slot label, plus the
+        anchor: ``anchor_weight`` × (1 − cosine) between each sentence embedding and the one
+        the untrained encoder gave it, which keeps the sentence space where the pre-trained
+        encoder aligned its languages."""
+        pooled, word_states = model.network.encode(batch)
+        intent_logits, slot_logits = model.network.heads(pooled, word_states)
+        loss = gold_loss(intent_logits, slot_logits, examples, intent_index, slot_index)
+        if self._anchors is not None:
+            anchors = self._anchors[torch.tensor(list(indices), device=pooled.device)]
+            drift = 1 - nn.functional.cosine_similarity(pooled, anchors, dim=-1)
+            loss = loss + self.config.anchor_weight * drift.mean()
+        return loss
 
     def _evaluate(self, model: JointModel, dev: Sequence[Example]) -> dict[str, float]:
         predictions = predict(
