@@ -135,7 +135,7 @@ def test_train_a_tiny_joint_model_then_parse_and_evaluate(tmp_path: Path) -> Non
     }
     # Every command says which model and settings it runs (issue 12), defaults included.
     assert "Training joint: backbone tiny-random, epochs 1, batch_size 16" in done.stdout
-    assert "freeze_layers 4" in done.stdout
+    assert "freeze_layers 8" in done.stdout  # 48 utterances: the few-shot recipe's default
     assert f"Evaluating {folder} (joint float32) on dev" in scored.stdout
     readable = polynlu("parse", str(folder), "play jazz", "--locale", "en-US")
     assert readable.stdout.startswith(f"{folder} (joint float32)")

@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from conftest import TWO_EPOCHS
@@ -169,3 +170,35 @@ def test_a_run_saved_only_at_its_end_keeps_its_best_epoch(tmp_path: Path) -> Non
     best = model.training["best_epoch"]
     saved = model.network.heads_state()
     assert all(torch.equal(saved[k], heads[best][k]) for k in saved)
+
+
+def test_the_anchor_keeps_sentence_embeddings_nearer_the_untrained_encoder(
+    tmp_path: Path,
+) -> None:
+    data = tiny_training_data(["en-US"], ["en-US"])
+    texts, locales = [e.utt for e in data.train], [e.locale for e in data.train]
+    fast = replace(TINY_JOINT, epochs=3, learning_rate=5e-3)
+    untrained = JointTrainer(fast, tmp_path / "u", show_progress=False)
+    start = untrained._build_model(data.train, torch.device("cpu")).sentence_embeddings(
+        texts, locales
+    )
+
+    def drift(anchor_weight: float) -> float:
+        config = replace(fast, anchor_weight=anchor_weight)
+        model = JointTrainer(config, tmp_path / str(anchor_weight), show_progress=False).fit(data)
+        after = model.sentence_embeddings(texts, locales)
+        cosine = (start * after).sum(-1) / (
+            np.linalg.norm(start, axis=-1) * np.linalg.norm(after, axis=-1)
+        )
+        return float(1 - cosine.mean())
+
+    assert drift(10.0) < drift(0.0)
+
+
+def test_few_shot_data_gets_the_few_shot_recipe() -> None:
+    from polynlu.training.config import FEW_SHOT, recipe_for
+
+    train = tiny_training_data(["en-US"], ["en-US"]).train
+    assert recipe_for(train, seed=3) == replace(FEW_SHOT, seed=3)
+    many = [example for example in train for _ in range(30)]
+    assert recipe_for(many) == TrainConfig()
