@@ -145,7 +145,12 @@ def run_setfit(
         model_head=LogisticRegression(max_iter=1000),
     )
     arguments = TrainingArguments(
-        batch_size=16, num_epochs=1, num_iterations=iterations, seed=seed, report_to="none"
+        output_dir=str(scratch / "setfit-checkpoints"),  # its own checkpoints, thrown away
+        batch_size=16,
+        num_epochs=1,
+        num_iterations=iterations,
+        seed=seed,
+        report_to="none",
     )
     data = Dataset.from_dict(
         {"text": [e.utt for e in train], "label": [index[e.intent] for e in train]}
