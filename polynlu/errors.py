@@ -13,6 +13,11 @@ class PolynluError(Exception):
     """Base class for errors caused by the input or the environment, not by a bug."""
 
 
+class CannotLearnError(PolynluError):
+    """The model cannot take examples without retraining (its kind, or its age): the
+    request was fine, the model is not."""
+
+
 class DataError(PolynluError):
     """A data row that cannot be read faithfully: says where it is and what is wrong."""
 

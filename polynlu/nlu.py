@@ -104,9 +104,12 @@ class NLU:
             raise PolynluError(f"intent {intent!r}: {problem}")
         if isinstance(examples, str):
             raise TypeError("add_examples takes a sequence of examples; wrap one text in a list")
+        first = len(self.model.added_examples)
         added = [
-            example if isinstance(example, Example) else self._example(intent, example, locale)
-            for example in examples
+            example
+            if isinstance(example, Example)
+            else self._example(intent, example, locale, f"added-{first + index}")
+            for index, example in enumerate(examples)
         ]
         wrong = [e.utt for e in added if e.intent != intent]
         if wrong:
@@ -114,7 +117,7 @@ class NLU:
         self.model.add_examples(intent, added)
         return added
 
-    def _example(self, intent: str, annotated: str, locale: str | None) -> Example:
+    def _example(self, intent: str, annotated: str, locale: str | None, id: str) -> Example:
         try:
             text, spans = parse_bracketed(annotated)
             if locale is None:
@@ -125,7 +128,7 @@ class NLU:
                     )
                 locale = detected.locale
             return example_from_spans(
-                id=f"added-{len(self.model.added_examples)}",
+                id=id,
                 locale=locale,
                 intent=intent,
                 utt=text,

@@ -183,3 +183,16 @@ def test_added_examples_join_the_next_training(model_copy: Path, tmp_path: Path)
     retrained = load_model(tmp_path / "again")
     assert "book_table" in retrained.head_intents
     assert retrained.added_examples == []
+
+
+def test_the_service_answers_409_for_a_model_that_cannot_learn(tmp_path: Path) -> None:
+    from support import fit_baseline, tiny_split
+
+    from polynlu.training.config import BaselineConfig
+
+    fit_baseline(tiny_split(["en-US"], "train"), BaselineConfig(epochs=2)).save(tmp_path / "b")
+    settings = ServeSettings(model=str(tmp_path / "b"), accept_examples=True)
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        response = client.post("/v1/intents/book_table/examples", json={"examples": ["a b"]})
+    assert response.status_code == 409
+    assert "without retraining" in response.json()["detail"]

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from polynlu.data.example import Example
-from polynlu.errors import PolynluError
+from polynlu.errors import CannotLearnError, PolynluError
 from polynlu.models.calibration import Calibration
 from polynlu.models.config import (
     CONFIG_FILE,
@@ -119,7 +119,7 @@ class NLUModel(ABC):
         self, texts: Sequence[str], locales: Sequence[str | None]
     ) -> np.ndarray:
         """One embedding per text ``[texts, hidden]``, for intent prototypes."""
-        raise PolynluError(
+        raise CannotLearnError(
             f"a {self.kind} model has no sentence embeddings, so it cannot take examples "
             "without retraining: add them to the data and train again, or train a joint model"
         )
@@ -128,13 +128,11 @@ class NLUModel(ABC):
         """Add ``examples`` of ``intent`` (new, or one the model knows) with immediate effect,
         through the intent's prototype (``models.prototypes``); the model's slot types only."""
         if self.prototypes is None:
-            if self.kind == "joint" or self.kind == "onnx":
-                raise PolynluError(
-                    "this model was trained before intent prototypes existed (polynlu < 0.3): "
-                    "train it again to add examples to it"
-                )
-            self.sentence_embeddings([], [])  # the kind's own reason it cannot
-        assert self.prototypes is not None
+            self.sentence_embeddings([], [])  # a kind without embeddings says why it cannot
+            raise CannotLearnError(
+                "this model was trained before intent prototypes existed: train it again to "
+                "add examples to it"
+            )
         if not examples:
             raise PolynluError("no examples to add")
         known = set(self.slot_types)

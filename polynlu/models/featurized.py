@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
-from polynlu.errors import PolynluError
+from polynlu.errors import CannotLearnError
 from polynlu.models.base import NLUModel
 from polynlu.models.decoding import UtteranceScores
 from polynlu.models.features import Features, Featurizer
@@ -71,7 +71,7 @@ class FeaturizedModel(NLUModel):
             )
             outputs = self.outputs(self.featurizer.batch(chunk, self._words(chunk, chunk_locales)))
             if outputs.sentences is None:
-                raise PolynluError(
+                raise CannotLearnError(
                     f"this {self.kind} model gives no sentence embeddings (it was exported by "
                     "an older polynlu): export it again to add examples to it"
                 )

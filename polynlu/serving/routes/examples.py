@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 
-from polynlu.errors import PolynluError
+from polynlu.errors import CannotLearnError, PolynluError
 from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError
 from polynlu.serving.schemas import (
     ExamplesRequest,
@@ -65,13 +65,19 @@ def _add(service: ServiceState, name: str, request: ExamplesRequest) -> Examples
         new_intent = name not in nlu.model.intents
         try:
             nlu.add_examples(name, request.examples, locale=request.locale)
-        except PolynluError as error:
-            cannot = "cannot take examples" in str(error) or "trained before" in str(error)
+        except CannotLearnError as error:
             raise ProblemError(
-                409 if cannot else 422,
-                "Model cannot take examples" if cannot else "Invalid example",
+                409,
+                "Model cannot take examples",
                 str(error),
-                [FieldError(field="model" if cannot else "examples", message=str(error))],
+                [FieldError(field="model", message=str(error))],
+            ) from error
+        except PolynluError as error:
+            raise ProblemError(
+                422,
+                "Invalid example",
+                str(error),
+                [FieldError(field="examples", message=str(error))],
             ) from error
         nlu.save_additions(service.settings.model)
         service.refresh()
