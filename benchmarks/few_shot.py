@@ -3,6 +3,9 @@
     python benchmarks/few_shot.py                                   # k = 1, 5, 10, 20 × 5 seeds
     python benchmarks/few_shot.py --shots 10 --seeds 0 --systems polynlu,setfit
 
+SetFit is not a polynlu dependency: ``pip install setfit==1.2.0`` for its rows (it brings
+sentence-transformers and datasets; the measured runs used those versions with torch 2.13).
+
 For each k and seed, k utterances of each of the 60 intents are drawn from en-US train (all of
 an intent's when it has fewer). Each system trains on them alone, with no dev data: polynlu's
 joint model takes the recipe ``polynlu train`` gives such data by default
@@ -20,6 +23,7 @@ over seeds; writes benchmarks/results/few_shot.json (or ``--name``).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 import shutil
 import statistics
@@ -197,6 +201,10 @@ def main() -> None:
     unknown = set(systems) - set(SYSTEMS)
     if unknown:
         parser.error(f"unknown system(s) {', '.join(sorted(unknown))}; choose from {SYSTEMS}")
+    needed = {"setfit": "setfit", "frozen-lr": "sentence_transformers"}
+    for system in systems:
+        if system in needed and importlib.util.find_spec(needed[system]) is None:
+            parser.error(f"'{system}' needs SetFit and its dependencies: pip install setfit==1.2.0")
 
     data = MassiveData(args.data)
     pool = data.read([ENGLISH], "train", show_progress=False).examples
