@@ -147,13 +147,17 @@ def test_early_stopping_waits_for_enough_steps(tmp_path: Path) -> None:
 
 
 def test_small_data_is_passed_over_again_to_fill_an_epoch() -> None:
-    from polynlu.training.trainer import _batches
+    from polynlu.training.trainer import _batches, _steps_per_epoch
 
     examples = tiny_training_data(["en-US"], ["en-US"]).train[:10]
     batches = _batches(examples, 4, seed=0, at_least=25)
     drawn = sorted(i for batch in batches for i in batch)
     assert drawn == sorted(list(range(10)) * 3)  # three whole passes hold 25
     assert sorted(i for b in _batches(examples, 4, seed=0) for i in b) == list(range(10))
+    # The scheduler's step count, derived without drawing an epoch (windows of 50 batches).
+    many = examples * 47
+    for data, size, at_least in ((examples, 4, 25), (examples, 3, 0), (many, 4, 0), (many, 3, 999)):
+        assert len(_batches(data, size, 0, at_least)) == _steps_per_epoch(len(data), size, at_least)
 
 
 def test_a_run_saved_only_at_its_end_keeps_its_best_epoch(tmp_path: Path) -> None:

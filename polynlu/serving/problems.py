@@ -37,6 +37,21 @@ class ProblemError(Exception):
         self.problem = Problem(title=title, status=status, detail=detail, errors=list(errors))
 
 
+def check_text_lengths(texts: Sequence[str], field: str, limit: int) -> None:
+    """The configured text limit (the schema only states the default): a 422 naming every
+    text over it, ``field`` formatted with the text's index (``items[{}].text``)."""
+    errors = [
+        FieldError(
+            field=field.format(index),
+            message=f"has {len(text):,} characters; the limit is {limit:,}",
+        )
+        for index, text in enumerate(texts)
+        if len(text) > limit
+    ]
+    if errors:
+        raise ProblemError(422, "Invalid request", "text over the length limit", errors)
+
+
 def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(problem.model_dump(), status_code=problem.status, media_type=PROBLEM_JSON)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from polynlu.models.base import model_size_bytes
+from polynlu.models.base import NLUModel, model_size_bytes
 from polynlu.models.config import config_digest
 from polynlu.nlu import NLU
 from polynlu.serving.batching import MicroBatcher
@@ -38,15 +38,7 @@ class ServiceState:
 
     def refresh(self) -> None:
         """Describe the model again after it changed (added intents, a new version)."""
-        folder = Path(self.settings.model)
-        self.reference = ModelRef(name=self.reference.name, version=config_digest(folder))
-        self.info = self.info.model_copy(
-            update={
-                "version": self.reference.version,
-                "intents": self.nlu.model.intents,
-                "size_bytes": model_size_bytes(folder),
-            }
-        )
+        self.reference, self.info = describe(Path(self.settings.model), self.nlu.model)
 
     @classmethod
     def load(cls, settings: ServeSettings) -> ServiceState:
@@ -58,22 +50,7 @@ class ServiceState:
             model.calibration = replace(
                 model.calibration, out_of_scope_threshold=settings.out_of_scope_threshold
             )
-        reference = ModelRef(name=folder.resolve().name, version=config_digest(folder))
-        info = ModelInfo(
-            name=reference.name,
-            version=reference.version,
-            kind=model.kind,
-            backbone=model.backbone_name,
-            intents=model.intents,
-            slot_types=model.slot_types,
-            train_locales=model.train_locales,
-            parameters=model.parameter_count(),
-            size_bytes=model_size_bytes(folder),
-            calibration=CalibrationOut(
-                temperature=model.calibration.temperature,
-                out_of_scope_threshold=model.calibration.out_of_scope_threshold,
-            ),
-        )
+        reference, info = describe(folder, model)
         metrics = ServiceMetrics()
 
         def parse_items(items: list[ParseRequest]) -> list[Interpretation]:
@@ -86,6 +63,27 @@ class ServiceState:
             on_batch=metrics.observe_batch,
         )
         return cls(settings, nlu, reference, info, metrics, batcher)
+
+
+def describe(folder: Path, model: NLUModel) -> tuple[ModelRef, ModelInfo]:
+    """What the service says of its model: in every answer, and at ``/v1/model``."""
+    reference = ModelRef(name=folder.resolve().name, version=config_digest(folder))
+    info = ModelInfo(
+        name=reference.name,
+        version=reference.version,
+        kind=model.kind,
+        backbone=model.backbone_name,
+        intents=model.intents,
+        slot_types=model.slot_types,
+        train_locales=model.train_locales,
+        parameters=model.parameter_count(),
+        size_bytes=model_size_bytes(folder),
+        calibration=CalibrationOut(
+            temperature=model.calibration.temperature,
+            out_of_scope_threshold=model.calibration.out_of_scope_threshold,
+        ),
+    )
+    return reference, info
 
 
 def _service(request: Request) -> ServiceState:

@@ -79,6 +79,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _passes(examples: int, at_least: int) -> int:
+    """Passes over the data an epoch makes to hold ``at_least`` examples (at least one)."""
+    return max(1, math.ceil(at_least / max(1, examples)))
+
+
+def _steps_per_epoch(examples: int, size: int, at_least: int) -> int:
+    """``len(_batches(...))``: every window but the last holds whole batches."""
+    return math.ceil(_passes(examples, at_least) * examples / size)
+
+
 def _batches(
     examples: Sequence[Example], size: int, seed: int, at_least: int = 0
 ) -> list[list[int]]:
@@ -86,7 +96,7 @@ def _batches(
     Data smaller than ``at_least`` is passed over again (each pass shuffled) until an epoch
     holds that many examples."""
     generator = torch.Generator().manual_seed(seed)
-    passes = max(1, math.ceil(at_least / max(1, len(examples))))
+    passes = _passes(len(examples), at_least)
     order = [
         i
         for _ in range(passes)
@@ -255,7 +265,7 @@ class JointTrainer(Trainer):
             else None
         )
         optimizer = self._optimizer(network)
-        steps_per_epoch = len(_batches(train, config.batch_size, 0, config.min_epoch_examples))
+        steps_per_epoch = _steps_per_epoch(len(train), config.batch_size, config.min_epoch_examples)
         scheduler = self._schedule(optimizer, steps_per_epoch * config.epochs)
         if state["epoch"]:
             self._restore(checkpoint, network, optimizer, scheduler)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 
 from polynlu.errors import CannotLearnError, PolynluError
-from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError
+from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError, check_text_lengths
 from polynlu.serving.schemas import (
     ExamplesRequest,
     ExamplesResponse,
@@ -45,16 +45,7 @@ async def add_examples(name: str, request: ExamplesRequest, service: Service) ->
         raise ProblemError(
             422, "Invalid intent name", problem, [FieldError(field="name", message=problem)]
         )
-    too_long = service.settings.max_text_chars
-    for index, text in enumerate(request.examples):
-        if len(text) > too_long:
-            message = f"has {len(text):,} characters; the limit is {too_long:,}"
-            raise ProblemError(
-                422,
-                "Invalid request",
-                "text over the length limit",
-                [FieldError(field=f"examples[{index}]", message=message)],
-            )
+    check_text_lengths(request.examples, "examples[{}]", service.settings.max_text_chars)
     # Embedding the examples is model work: off the event loop, one addition at a time.
     return await run_in_threadpool(_add, service, name, request)
 
@@ -65,19 +56,14 @@ def _add(service: ServiceState, name: str, request: ExamplesRequest) -> Examples
         new_intent = name not in nlu.model.intents
         try:
             nlu.add_examples(name, request.examples, locale=request.locale)
-        except CannotLearnError as error:
-            raise ProblemError(
-                409,
-                "Model cannot take examples",
-                str(error),
-                [FieldError(field="model", message=str(error))],
-            ) from error
         except PolynluError as error:
+            # The model's refusal is a conflict; anything else is the examples' fault.
+            cannot = isinstance(error, CannotLearnError)
             raise ProblemError(
-                422,
-                "Invalid example",
+                409 if cannot else 422,
+                "Model cannot take examples" if cannot else "Invalid example",
                 str(error),
-                [FieldError(field="examples", message=str(error))],
+                [FieldError(field="model" if cannot else "examples", message=str(error))],
             ) from error
         nlu.save_additions(service.settings.model)
         service.refresh()

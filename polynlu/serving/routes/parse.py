@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError
+from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError, check_text_lengths
 from polynlu.serving.schemas import (
     BatchRequest,
     BatchResponse,
@@ -41,20 +40,6 @@ def to_response(result: Interpretation, model: ModelRef, started: float) -> Pars
     )
 
 
-def check_text_lengths(items: Sequence[ParseRequest], prefix: str, limit: int) -> None:
-    """The configured text limit (the schema only states the default)."""
-    errors = [
-        FieldError(
-            field=f"{prefix.format(index)}text",
-            message=f"has {len(item.text):,} characters; the limit is {limit:,}",
-        )
-        for index, item in enumerate(items)
-        if len(item.text) > limit
-    ]
-    if errors:
-        raise ProblemError(422, "Invalid request", "text over the length limit", errors)
-
-
 @router.post(
     "/parse",
     response_model=ParseResponse,
@@ -63,7 +48,7 @@ def check_text_lengths(items: Sequence[ParseRequest], prefix: str, limit: int) -
 )
 async def parse(request: ParseRequest, service: Service) -> ParseResponse:
     started = time.perf_counter()
-    check_text_lengths([request], "", service.settings.max_text_chars)
+    check_text_lengths([request.text], "text", service.settings.max_text_chars)
     [result] = await service.batcher.submit([request])
     return to_response(result, service.reference, started)
 
@@ -89,7 +74,9 @@ async def parse_batch(request: BatchRequest, service: Service) -> BatchResponse:
                 )
             ],
         )
-    check_text_lengths(request.items, "items[{}].", service.settings.max_text_chars)
+    check_text_lengths(
+        [item.text for item in request.items], "items[{}].text", service.settings.max_text_chars
+    )
     results = await service.batcher.submit(request.items)
     items = [to_response(result, service.reference, started) for result in results]
     return BatchResponse(items=items, latency_ms=items[-1].latency_ms)
