@@ -130,7 +130,8 @@ def _read(
         result = massive.read(chosen, split, skip_invalid=skip_invalid, show_progress=show_progress)
         _report_invalid(result.invalid)
         return DataRead(chosen, result.examples, "benchmark", True, {})
-    dataset = read_data(source.path, format=format, locale=source.locale)
+    dataset = read_data(source.path, format=format, locale=source.locale, skip_invalid=skip_invalid)
+    _report_invalid(dataset.skipped)
     chosen = parse_locale_list(locales or dataset.locales, dataset.locales)
     examples = [
         e
@@ -220,13 +221,15 @@ def data_convert(
     output: Annotated[Path, typer.Option(help="File (or, for MASSIVE, folder) to write.")],
     format: FormatOption = None,
     data_locale: DataLocaleOption = None,
+    skip_invalid: SkipInvalid = False,
 ) -> None:
     """Convert between formats, losslessly where the target can hold it; what it cannot
     hold is named."""
     from polynlu.data.formats import read_data, write_data
 
     DATA_FORMATS.get(to)  # a clear error before reading
-    dataset = read_data(data, format=format, locale=data_locale)
+    dataset = read_data(data, format=format, locale=data_locale, skip_invalid=skip_invalid)
+    _report_invalid(dataset.skipped)
     losses = write_data(dataset, output, to)
     console.print(
         f"Converted {len(dataset.examples):,} utterances ({len(dataset.intents)} intents, "

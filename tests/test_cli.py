@@ -110,6 +110,14 @@ def test_absent_partition_and_bad_rows(model: Path, tmp_path: Path) -> None:
     skipped = polynlu("data", "stats", str(broken), "--skip-invalid", "--no-progress")
     assert skipped.returncode == 0 and "Skipped 1 invalid row" in skipped.stderr
     assert "[yellow]" not in skipped.stderr and "de-DE.jsonl:67" in skipped.stderr
+    rasa = tmp_path / "nlu.yml"
+    rasa.write_text("nlu:\n- intent: greet\n  examples: |\n    - hello\n    hi\n    - hey\n")
+    converted = polynlu(
+        "data", "convert", str(rasa), "--to", "polynlu", "--output", str(tmp_path / "own.yml"),
+        "--skip-invalid",
+    )  # fmt: skip
+    assert converted.returncode == 0 and "nlu.yml:5: an example line" in converted.stderr
+    assert "Converted 2 utterances" in converted.stdout
 
 
 def test_train_a_tiny_joint_model_then_parse_and_evaluate(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The formats people already have: each read into Examples with its own labels, written back,
 and refused with file:line/field errors where a row cannot be read."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -160,25 +161,47 @@ def test_every_format_round_trips_what_it_can_hold(
     assert any("synonyms" in loss for loss in losses) != holds_synonyms
 
 
-def test_unreadable_rows_name_the_file_line_and_field(tmp_path: Path) -> None:
-    rasa = tmp_path / "nlu.yml"
-    rasa.write_text("nlu:\n- intent: greet\n  examples: |\n    - hello\n    hi there\n", "utf-8")
-    with pytest.raises(DataError, match=r"nlu\.yml:5: an example line must start with '- '"):
-        read_data(rasa)
-    native = tmp_path / "own.yml"
-    native.write_text(
-        "polynlu: 1\nintents:\n  greet:\n    examples: |\n      hello\n      hi [name : bob\n"
-    )
-    with pytest.raises(DataError, match=r"own\.yml:6, field 'example': unbalanced brackets"):
-        read_data(native)
-    conll = tmp_path / "bad.conll"
-    conll.write_text("# intent = greet\nhi\tX-name\n", "utf-8")
-    with pytest.raises(DataError, match=r"bad\.conll:2: tag 'X-name' is neither O nor B-/I-slot"):
-        read_data(conll)
-    snips = tmp_path / "bad.json"
-    snips.write_text('{"Greet": [{"data": [{"text": "hi"}]}, {"data": [{"txt": "x"}]}]}')
-    with pytest.raises(DataError, match=r"bad\.json, field 'Greet\[1\]\.data\[0\]'"):
-        read_data(snips)
+@pytest.mark.parametrize(
+    ("name", "content", "message", "good"),
+    [
+        (
+            "nlu.yml",
+            "nlu:\n- intent: greet\n  examples: |\n    - hello\n    hi there\n    - hey\n",
+            r"nlu\.yml:5: an example line must start with '- '",
+            ["hello", "hey"],
+        ),
+        (
+            "own.yml",
+            "polynlu: 1\nintents:\n  greet:\n    examples: |\n      hello\n      hi [name : bob\n",
+            r"own\.yml:6, field 'example': unbalanced brackets",
+            ["hello"],
+        ),
+        (
+            "bad.conll",
+            "# intent = greet\nhi\tX-name\n\n# intent = greet\nhello\tO\n",
+            r"bad\.conll:2: tag 'X-name' is neither O nor B-/I-slot",
+            ["hello"],
+        ),
+        (
+            "bad.json",
+            '{"Greet": [{"data": [{"text": "hi"}]}, {"data": [{"txt": "x"}]}]}',
+            r"bad\.json, field 'Greet\[1\]\.data\[0\]': a chunk needs a 'text' string",
+            ["hi"],
+        ),
+    ],
+)
+def test_unreadable_rows_name_the_file_line_and_field(
+    tmp_path: Path, name: str, content: str, message: str, good: list[str]
+) -> None:
+    """A bad row stops the reading with its place named, or with ``skip_invalid`` is left
+    out and listed, the good rows around it kept."""
+    path = tmp_path / name
+    path.write_text(content, "utf-8")
+    with pytest.raises(DataError, match=message):
+        read_data(path)
+    data = read_data(path, skip_invalid=True)
+    assert [example.utt for example in data.examples] == good
+    assert len(data.skipped) == 1 and re.search(message, str(data.skipped[0]))
 
 
 def test_the_snips_2017_files_are_read_as_they_are() -> None:

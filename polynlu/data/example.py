@@ -111,6 +111,9 @@ class DataSet:
     segmentation: Segmentation = "punctuation"
     """The words the examples' labels are on: MASSIVE's ``benchmark`` words, or words with
     punctuation split off for formats that mark slots by characters."""
+    skipped: list[DataError] = field(default_factory=list)
+    """Rows a reader could not read and left out (``skip_invalid``), each naming where and
+    why; without ``skip_invalid`` the first of them is raised instead."""
 
     def slot_values(self) -> dict[str, dict[str, str]]:
         """``synonyms`` as the model keeps them: slot type → case-folded variant (and the

@@ -3,7 +3,9 @@
 
 ``read_data(path)`` detects the format from the extension and the content (``format=`` forces
 one); ``write_data(data, path, format)`` writes one and returns what the format could not hold.
-Every reader reports a row it cannot read as a ``DataError`` naming the file, line and field.
+Every reader reports a row it cannot read as a ``DataError`` naming the file, line and field:
+raised, or with ``skip_invalid`` kept in ``DataSet.skipped`` while the reader goes on. A file
+that cannot be read at all (not YAML, not JSON, not the format) always raises.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from polynlu.data.example import DataSet
-from polynlu.errors import PolynluError
+from polynlu.errors import DataError, PolynluError
 from polynlu.registry import Registry
 
 DEFAULT_LOCALE = "en-US"
@@ -21,7 +23,7 @@ DEFAULT_LOCALE = "en-US"
 
 
 class Reader(Protocol):
-    def __call__(self, path: Path, *, locale: str | None) -> DataSet: ...
+    def __call__(self, path: Path, *, locale: str | None, skip_invalid: bool) -> DataSet: ...
 
 
 class Writer(Protocol):
@@ -69,12 +71,26 @@ def detect_format(path: Path) -> str:
     )
 
 
-def read_data(path: str | Path, *, format: str | None = None, locale: str | None = None) -> DataSet:
+def read_data(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    locale: str | None = None,
+    skip_invalid: bool = False,
+) -> DataSet:
     """Read a data file or folder in ``format`` (detected when None); ``locale`` is the
-    locale of formats that do not record one (default en-US)."""
+    locale of formats that do not record one (default en-US). ``skip_invalid`` leaves out
+    the rows that cannot be read, listed in ``DataSet.skipped``, instead of raising."""
     path = Path(path).expanduser()
     name = format or detect_format(path)
-    return DATA_FORMATS.get(name).read(path, locale=locale)
+    return DATA_FORMATS.get(name).read(path, locale=locale, skip_invalid=skip_invalid)
+
+
+def skip_or_raise(data: DataSet, error: DataError, skip_invalid: bool) -> None:
+    """A reader's one way to handle a row it cannot read."""
+    if not skip_invalid:
+        raise error from None
+    data.skipped.append(error)
 
 
 def write_data(data: DataSet, path: str | Path, format: str) -> list[str]:

@@ -7,7 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from polynlu.data.example import DataSet, Example, example_from_spans
-from polynlu.data.formats import DataFormat, locale_or_default, vocabulary_losses
+from polynlu.data.formats import (
+    DataFormat,
+    locale_or_default,
+    skip_or_raise,
+    vocabulary_losses,
+)
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
 from polynlu.text.validation import MAX_ROW_BYTES, read_lines
@@ -15,28 +20,38 @@ from polynlu.text.validation import MAX_ROW_BYTES, read_lines
 _SUFFIXES = (".conll", ".conllu", ".bio", ".iob", ".tsv", ".txt")
 
 
-def read(path: Path, *, locale: str | None = None) -> DataSet:
+def read(path: Path, *, locale: str | None = None, skip_invalid: bool = False) -> DataSet:
     data = DataSet([], "conll", str(path))
     block: list[tuple[int, str]] = []
+    unreadable: DataError | None = None  # a line of the block that cannot be decoded
+
+    def finish_block() -> None:
+        try:
+            if unreadable is not None:
+                raise unreadable
+            data.examples.append(_example(path, block, locale))
+        except DataError as error:
+            skip_or_raise(data, error, skip_invalid)
+
     with path.open("rb") as handle:
         for line in read_lines(handle, max_bytes=MAX_ROW_BYTES):
             if line.text is None:
-                raise DataError(f"the line {line.problem}", file=path, line=line.number)
-            if line.text.strip():
+                unreadable = unreadable or DataError(
+                    f"the line {line.problem}", file=path, line=line.number
+                )
+                block.append((line.number, ""))
+            elif line.text.strip():
                 block.append((line.number, line.text))
-                continue
-            if block:
-                data.examples.append(_example(path, block, locale, data))
-                block = []
+            elif block:
+                finish_block()
+                block, unreadable = [], None
     if block:
-        data.examples.append(_example(path, block, locale, data))
+        finish_block()
     data.partitioned = any(example.partition != "train" for example in data.examples)
     return data
 
 
-def _example(
-    path: Path, block: list[tuple[int, str]], locale: str | None, data: DataSet
-) -> Example:
+def _example(path: Path, block: list[tuple[int, str]], locale: str | None) -> Example:
     first = block[0][0]
     notes: dict[str, str] = {}
     tokens: list[tuple[int, str, str]] = []

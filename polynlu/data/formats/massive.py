@@ -13,10 +13,17 @@ from polynlu.data.sources import FETCHED_NAME, is_tarball
 from polynlu.text.segmentation import segment
 
 
-def read(path: Path, *, locale: str | None = None) -> DataSet:
+def read(path: Path, *, locale: str | None = None, skip_invalid: bool = False) -> DataSet:
     data = MassiveData(path)
-    examples = data.read(data.locales, None, show_progress=False).examples
-    return DataSet(examples, "massive", str(path), partitioned=True, segmentation="benchmark")
+    result = data.read(data.locales, None, skip_invalid=skip_invalid, show_progress=False)
+    return DataSet(
+        result.examples,
+        "massive",
+        str(path),
+        partitioned=True,
+        segmentation="benchmark",
+        skipped=result.invalid,
+    )
 
 
 def write(data: DataSet, path: Path) -> list[str]:

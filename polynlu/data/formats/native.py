@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from polynlu.data.example import DataSet, Example, example_from_spans
-from polynlu.data.formats import DataFormat, locale_or_default
+from polynlu.data.formats import DataFormat, locale_or_default, skip_or_raise
 from polynlu.data.formats.yaml_blocks import LiteralBlock, block_lines, dump
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
@@ -71,7 +71,7 @@ def bracketed(example: Example) -> str:
     return "".join([*pieces, example.utt[position:]])
 
 
-def read(path: Path, *, locale: str | None = None) -> DataSet:
+def read(path: Path, *, locale: str | None = None, skip_invalid: bool = False) -> DataSet:
     try:
         text = path.read_text("utf-8")
         root = yaml.compose(text)  # for line numbers
@@ -109,7 +109,7 @@ def read(path: Path, *, locale: str | None = None) -> DataSet:
                         )
                     )
                 except DataError as error:
-                    raise error.located(file=path, line=line) from None
+                    skip_or_raise(data, error.located(file=path, line=line), skip_invalid)
     for slot, spec in (raw.get("slots") or {}).items():
         spec = spec or {}
         if spec.get("synonyms"):

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from polynlu.data.example import DataSet, Example, example_from_spans
-from polynlu.data.formats import DataFormat, locale_or_default
+from polynlu.data.formats import DataFormat, locale_or_default, skip_or_raise
 from polynlu.data.formats.yaml_blocks import LiteralBlock, block_lines, dump
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
@@ -88,23 +88,30 @@ def parse_markup(text: str) -> tuple[str, list[tuple[str, int, int, str | None]]
     return "".join(plain), found
 
 
-def read(path: Path, *, locale: str | None = None) -> DataSet:
+def read(path: Path, *, locale: str | None = None, skip_invalid: bool = False) -> DataSet:
     locale = locale_or_default(locale)
     data = DataSet([], "rasa", str(path))
     for file in _files(path):
         for line, kind, name, text in _items(file):
-            if kind == "synonym":
+            if isinstance(text, DataError):
+                skip_or_raise(data, text, skip_invalid)
+            elif kind == "synonym":
                 data.synonyms.setdefault("", {}).setdefault(name, []).append(text)
             elif kind == "lookup":
                 data.lookups.setdefault(name, []).append(text)
             elif kind == "regex":
                 data.regexes.setdefault(name, []).append(text)
             else:
-                data.examples.append(_example(file, line, name, text, locale, data))
+                try:
+                    data.examples.append(_example(file, line, name, text, locale, data))
+                except DataError as error:
+                    skip_or_raise(data, error, skip_invalid)
     return data
 
 
-def _items(file: Path) -> Iterator[tuple[int, str, str, str]]:
+def _items(file: Path) -> Iterator[tuple[int, str, str, str | DataError]]:
+    """(line, kind, name, text) of each line of each examples block; a line that is not a
+    ``- `` item comes as the error that says so, for the reader to raise or skip."""
     try:
         root = yaml.compose(file.read_text("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
@@ -124,10 +131,10 @@ def _items(file: Path) -> Iterator[tuple[int, str, str, str]]:
         for line, raw in lines:
             text = raw.strip()
             if not text.startswith("- "):
-                raise DataError(
-                    f"an example line must start with '- ': {text[:40]!r}", file=file, line=line
-                )
-            yield line, kind, name, text[2:].strip()
+                message = f"an example line must start with '- ': {text[:40]!r}"
+                yield line, kind, name, DataError(message, file=file, line=line)
+            else:
+                yield line, kind, name, text[2:].strip()
 
 
 def _example(file: Path, line: int, intent: str, text: str, locale: str, data: DataSet) -> Example:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from polynlu.data.example import DataSet, Example, example_from_spans
-from polynlu.data.formats import DataFormat
+from polynlu.data.formats import DataFormat, skip_or_raise
 from polynlu.data.locales import massive_locales
 from polynlu.errors import DataError
 from polynlu.text.spans import Span
@@ -44,7 +44,7 @@ def locale_of(language: str | None, given: str | None) -> str:
     return code
 
 
-def read(path: Path, *, locale: str | None = None) -> DataSet:
+def read(path: Path, *, locale: str | None = None, skip_invalid: bool = False) -> DataSet:
     try:
         raw = json.loads(decode(path.read_bytes(), path))
     except json.JSONDecodeError as error:
@@ -54,19 +54,28 @@ def read(path: Path, *, locale: str | None = None) -> DataSet:
         chosen = locale_of(raw.get("language"), locale)
         for intent, body in raw["intents"].items():
             utterances = body.get("utterances", []) if isinstance(body, dict) else None
-            _add(data, path, intent, utterances, f"intents.{intent}.utterances", chosen)
+            where = f"intents.{intent}.utterances"
+            _add(data, path, intent, utterances, where, chosen, skip_invalid)
         for entity, spec in (raw.get("entities") or {}).items():
             _read_entity(data, entity, spec)
     elif isinstance(raw, dict) and raw and all(isinstance(v, list) for v in raw.values()):
         chosen = locale_of(None, locale)
         for intent, utterances in raw.items():  # the 2017 benchmark's per-intent files
-            _add(data, path, intent, utterances, intent, chosen)
+            _add(data, path, intent, utterances, intent, chosen, skip_invalid)
     else:
         raise DataError("neither a Snips dataset nor a Snips benchmark file", file=path)
     return data
 
 
-def _add(data: DataSet, file: Path, intent: str, utterances: Any, where: str, locale: str) -> None:
+def _add(
+    data: DataSet,
+    file: Path,
+    intent: str,
+    utterances: Any,
+    where: str,
+    locale: str,
+    skip_invalid: bool,
+) -> None:
     if not isinstance(utterances, list):
         raise DataError("expected a list of utterances", file=file, field=where)
     for index, utterance in enumerate(utterances):
@@ -74,9 +83,8 @@ def _add(data: DataSet, file: Path, intent: str, utterances: Any, where: str, lo
         try:
             data.examples.append(_example(utterance, intent, locale, f"{intent}-{index}"))
         except DataError as error:
-            raise DataError(
-                error.reason, file=file, field=f"{field}.{error.field or 'data'}"
-            ) from None
+            located = DataError(error.reason, file=file, field=f"{field}.{error.field or 'data'}")
+            skip_or_raise(data, located, skip_invalid)
 
 
 def _example(utterance: Any, intent: str, locale: str, id: str) -> Example:
