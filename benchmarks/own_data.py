@@ -1,7 +1,7 @@
 """The Snips 2017 custom-intent benchmark, read from its files as they are, by its protocol.
 
-    python benchmarks/own_data.py                         # the baseline: minutes on 2 cores
-    python benchmarks/own_data.py --model joint --epochs 10
+    python benchmarks/own_data.py                         # the baseline: seconds on 2 cores
+    python benchmarks/own_data.py --model joint --skip-full --resume   # hours on 2 cores
 
 For each of the 7 intents, one model per training size: 10, 20, 50 and 70 queries drawn from
 ``train_<intent>.json`` (3 draws each, seeds 0–2) and the whole ``train_<intent>_full.json``;
@@ -12,7 +12,9 @@ of Snips, Alexa, LUIS, Wit.ai and api.ai from their ``<engine>_metrics.json`` (r
 and printed beside). Also the intent accuracy of one model trained on all 7 intents with 70
 queries each. Writes benchmarks/results/own_data-<model>.json.
 
-The protocol has no dev data: a joint model selects its epoch on its training queries.
+The protocol has no dev data: a joint model selects its epoch on its training queries. The
+result is written after each intent; ``--resume`` keeps the intents a run with the same
+settings wrote and runs the others, so a long run can go on in another session.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from common import write_result
+from common import RESULTS, STARTED, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -104,26 +106,33 @@ def train(
 
 
 def engine_figures(root: Path) -> dict[str, dict[str, float]]:
-    """The engines' published per-slot precision and recall, averaged as described above."""
+    """The engines' published per-slot precision and recall, averaged as described above.
+    ``<engine>_metrics_full.json`` (Snips alone has one) gives the ~2,000-query column."""
     figures: dict[str, dict[str, float]] = {}
     for engine in ENGINES:
         by_size: dict[str, list[float]] = {}
-        for path in sorted(root.glob(f"*/{engine}_metrics.json")):
-            raw = json.loads(path.read_text("utf-8"))
-            for slots in (body["slots"] for body in raw["intents"].values()):
-                for size in SIZES:
-                    per_slot = []
-                    for metrics in slots.values():
-                        if size not in metrics["precision"]:
-                            continue
-                        pairs = zip(
-                            metrics["precision"][size], metrics["recall"][size], strict=True
-                        )
-                        per_slot.append(statistics.fmean(_f1(p, r) for p, r in pairs))
-                    if per_slot:
+        for suffix, sizes in (("", SIZES), ("_full", None)):
+            for path in sorted(root.glob(f"*/{engine}_metrics{suffix}.json")):
+                raw = json.loads(path.read_text("utf-8"))
+                for slots in (body["slots"] for body in raw["intents"].values()):
+                    for size, per_slot in _per_slot_f1(slots, sizes).items():
                         by_size.setdefault(size, []).append(statistics.fmean(per_slot))
         figures[engine] = {size: 100 * statistics.fmean(v) for size, v in by_size.items()}
     return figures
+
+
+def _per_slot_f1(slots: dict[str, Any], sizes: Sequence[str] | None) -> dict[str, list[float]]:
+    """Training size ("full" for the one size of a ``_full`` file) → each slot's F1 averaged
+    over its draws."""
+    found: dict[str, list[float]] = {}
+    for metrics in slots.values():
+        for size, precisions in metrics["precision"].items():
+            if sizes is not None and size not in sizes:
+                continue
+            recalls = metrics["recall"][size]
+            f1 = statistics.fmean(_f1(p, r) for p, r in zip(precisions, recalls, strict=True))
+            found.setdefault(size if sizes is not None else "full", []).append(f1)
+    return found
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -137,6 +146,15 @@ def main() -> None:
     parser.add_argument("--model", default="baseline", help="a registered trainer")
     parser.add_argument("--name", default=None)
     parser.add_argument("--skip-full", action="store_true", help="leave out the ~2,000 sets")
+    parser.add_argument(
+        "--sizes", default=",".join(SIZES), help="training sizes of the protocol to run"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the intents an earlier run of the same settings wrote (the result is "
+        "written after each intent), and run the rest",
+    )
     known, _ = parser.parse_known_args()
     trainer_type = TRAINERS.get(known.model)
     add_arguments(parser, trainer_type.config_type)
@@ -144,6 +162,10 @@ def main() -> None:
     options = {
         k: v for k, v in options_for(trainer_type.config_type, args).items() if v is not None
     }
+    columns = [size for size in args.sizes.split(",") if size in SIZES]
+    columns += [] if args.skip_full else ["full"]
+    name = args.name or f"own_data-{known.model}"
+    settings = {"model": known.model, "options": options, "sizes": columns}
 
     def config_for(examples: Sequence[Example]) -> Any:
         """What ``polynlu train`` would use on these examples, with the options given."""
@@ -151,34 +173,51 @@ def main() -> None:
         base = recipe_for(examples) if few else trainer_type.config_type()
         return with_options(base, **options)
 
-    configs: dict[str, Any] = {}
+    earlier = _earlier_run(name, settings) if args.resume else {}
+    per_intent: dict[str, dict[str, float]] = earlier.get("per_intent", {})
+    configs: dict[str, Any] = earlier.get("config_by_size", {})
+    seconds: float = earlier.get("seconds", 0.0)
     console = Console()
+
+    def save(**figures: Any) -> Path:
+        return write_result(
+            name,
+            {
+                "benchmark": "own_data (Snips 2017)",
+                **settings,
+                "complete": "intent_accuracy_7_intents_70_each" in figures,
+                "commits": sorted({*earlier.get("commits", []), STARTED["commit"]}),
+                "config_by_size": {
+                    size: asdict(c) if not isinstance(c, dict) else c for size, c in configs.items()
+                },
+                "slot_f1": {"per_intent": per_intent, **figures.pop("slot_f1", {})},
+                **figures,
+                "seconds": round(seconds + time.perf_counter() - started, 1),
+            },
+        )
+
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         root = unpack(args.data, Path(scratch) / "data")
         intents = sorted(p.name for p in root.iterdir() if (p / f"train_{p.name}.json").is_file())
-        per_intent: dict[str, dict[str, float]] = {}
         pooled_train: list[Example] = []
         pooled_test: list[Example] = []
         for intent in intents:
             train_set = read_data(root / intent / f"train_{intent}.json")
             test_set = read_data(root / intent / f"validate_{intent}.json").examples
             pooled_test += test_set
+            pooled_train += random.Random(0).sample(train_set.examples, 70)  # draw 0 of 70
+            if intent in per_intent:
+                console.print(f"{intent}: kept from the earlier run")
+                continue
             per_intent[intent] = {}
-            sizes: list[tuple[str, list[list[Example]]]] = [
-                (
-                    size,
-                    [random.Random(seed).sample(train_set.examples, int(size)) for seed in seeds],
-                )
-                for size in SIZES
-                for seeds in [range(DRAWS)]
-            ]
-            pooled_train += sizes[-1][1][0]  # 70 queries of each intent, draw 0
-            if not args.skip_full:
-                sizes.append(
-                    ("full", [read_data(root / intent / f"train_{intent}_full.json").examples])
-                )
-            for size, draws in sizes:
+            for size in columns:
+                draws = (
+                    [read_data(root / intent / f"train_{intent}_full.json").examples]
+                    if size == "full"
+                    else [random.Random(seed).sample(train_set.examples, int(size))
+                          for seed in range(DRAWS)]
+                )  # fmt: skip
                 draw_scores = []
                 for number, examples in enumerate(draws):
                     config = configs[size] = config_for(examples)
@@ -195,6 +234,7 @@ def main() -> None:
                     statistics.fmean(scores[slot] for scores in draw_scores) for slot in slots
                 )
                 console.print(f"{intent} {size}: slot F1 {per_intent[intent][size]:.1f}")
+            save()
         configs["all 7 intents"] = config_for(pooled_train)
         nlu = train(
             known.model,
@@ -209,7 +249,6 @@ def main() -> None:
             for example, result in zip(pooled_test, predicted, strict=True)
         )
         engines = engine_figures(root)
-    columns = [*SIZES, *([] if args.skip_full else ["full"])]
     averages = {size: statistics.fmean(per_intent[i][size] for i in intents) for size in columns}
     table = Table(title="Snips 2017: slot F1 (exact spans), averaged over slots then intents")
     table.add_column("system")
@@ -223,20 +262,25 @@ def main() -> None:
         f"Intent accuracy, one model on all {len(intents)} intents (70 queries each), "
         f"{len(pooled_test)} validation queries: {intent_accuracy:.1f}%"
     )
-    path = write_result(
-        args.name or f"own_data-{known.model}",
-        {
-            "benchmark": "own_data (Snips 2017)",
-            "model": known.model,
-            "options": options,
-            "config_by_size": {size: asdict(config) for size, config in configs.items()},
-            "slot_f1": {"average": averages, "per_intent": per_intent},
-            "intent_accuracy_7_intents_70_each": intent_accuracy,
-            "engines_published": engines,
-            "seconds": round(time.perf_counter() - started, 1),
-        },
+    path = save(
+        slot_f1={"average": averages},
+        intent_accuracy_7_intents_70_each=intent_accuracy,
+        engines_published=engines,
     )
     console.print(f"Wrote {path}")
+
+
+def _earlier_run(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """What an earlier run with the same settings kept, or nothing."""
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return {}
+    earlier = json.loads(path.read_text("utf-8"))
+    if any(earlier.get(key) != value for key, value in settings.items()):
+        raise SystemExit(f"{path} was written with other settings: --name another result")
+    earlier["per_intent"] = earlier["slot_f1"]["per_intent"]
+    earlier["commits"] = earlier.get("commits") or [earlier["commit"]]
+    return earlier
 
 
 if __name__ == "__main__":
