@@ -13,8 +13,9 @@ and printed beside). Also the intent accuracy of one model trained on all 7 inte
 queries each. Writes benchmarks/results/own_data-<model>.json.
 
 The protocol has no dev data: a joint model selects its epoch on its training queries. The
-result is written after each intent; ``--resume`` keeps the intents a run with the same
-settings wrote and runs the others, so a long run can go on in another session.
+result is written after each intent and size; ``--resume`` keeps what a run with the same
+settings wrote and runs the rest (``--sizes`` adds sizes), so a long run can go on in another
+session.
 """
 
 from __future__ import annotations
@@ -152,8 +153,8 @@ def main() -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="keep the intents an earlier run of the same settings wrote (the result is "
-        "written after each intent), and run the rest",
+        help="keep the figures an earlier run of the same settings wrote (the result is "
+        "written after each intent and size), and run the rest",
     )
     known, _ = parser.parse_known_args()
     trainer_type = TRAINERS.get(known.model)
@@ -165,7 +166,7 @@ def main() -> None:
     columns = [size for size in args.sizes.split(",") if size in SIZES]
     columns += [] if args.skip_full else ["full"]
     name = args.name or f"own_data-{known.model}"
-    settings = {"model": known.model, "options": options, "sizes": columns}
+    settings = {"model": known.model, "options": options}
 
     def config_for(examples: Sequence[Example]) -> Any:
         """What ``polynlu train`` would use on these examples, with the options given."""
@@ -185,7 +186,9 @@ def main() -> None:
             {
                 "benchmark": "own_data (Snips 2017)",
                 **settings,
-                "complete": "intent_accuracy_7_intents_70_each" in figures,
+                # Every size of the protocol for every intent, and the 7-intent model.
+                "complete": "intent_accuracy_7_intents_70_each" in figures
+                and all(set(SIZES) <= set(by_size) for by_size in per_intent.values()),
                 "commits": sorted({*earlier.get("commits", []), STARTED["commit"]}),
                 "config_by_size": {
                     size: asdict(c) if not isinstance(c, dict) else c for size, c in configs.items()
@@ -207,11 +210,10 @@ def main() -> None:
             test_set = read_data(root / intent / f"validate_{intent}.json").examples
             pooled_test += test_set
             pooled_train += random.Random(0).sample(train_set.examples, 70)  # draw 0 of 70
-            if intent in per_intent:
-                console.print(f"{intent}: kept from the earlier run")
-                continue
-            per_intent[intent] = {}
             for size in columns:
+                if size in per_intent.setdefault(intent, {}):
+                    console.print(f"{intent} {size}: kept from the earlier run")
+                    continue
                 draws = (
                     [read_data(root / intent / f"train_{intent}_full.json").examples]
                     if size == "full"
@@ -234,7 +236,7 @@ def main() -> None:
                     statistics.fmean(scores[slot] for scores in draw_scores) for slot in slots
                 )
                 console.print(f"{intent} {size}: slot F1 {per_intent[intent][size]:.1f}")
-            save()
+                save()
         configs["all 7 intents"] = config_for(pooled_train)
         nlu = train(
             known.model,
@@ -249,6 +251,7 @@ def main() -> None:
             for example, result in zip(pooled_test, predicted, strict=True)
         )
         engines = engine_figures(root)
+    columns = [size for size in [*SIZES, "full"] if all(size in per_intent[i] for i in intents)]
     averages = {size: statistics.fmean(per_intent[i][size] for i in intents) for size in columns}
     table = Table(title="Snips 2017: slot F1 (exact spans), averaged over slots then intents")
     table.add_column("system")

@@ -29,6 +29,7 @@ from polynlu.text.validation import is_locale, text_problem
 from polynlu.training.base import TRAINERS
 from polynlu.training.config import (
     FEW_SHOT_EXAMPLES_PER_INTENT,
+    FEW_SHOT_MAX_EXAMPLES,
     BaselineConfig,
     DistillConfig,
     StudentSettings,
@@ -400,8 +401,9 @@ def train(
     elif few_shot:
         dev = examples
         console.print(
-            f"A few examples an intent (≤ {FEW_SHOT_EXAMPLES_PER_INTENT} for most): the "
-            "few-shot recipe, trained on all of them and choosing its epoch on them"
+            f"A few examples (≤ {FEW_SHOT_EXAMPLES_PER_INTENT} for most intents, or fewer "
+            f"than {FEW_SHOT_MAX_EXAMPLES:,} in all): the few-shot recipe, trained on all of "
+            "them and choosing its epoch on them"
         )
     else:
         examples, dev = hold_out(examples, seed=config.seed)

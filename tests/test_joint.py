@@ -200,9 +200,15 @@ def test_the_anchor_keeps_sentence_embeddings_nearer_the_untrained_encoder(
 
 
 def test_few_shot_data_gets_the_few_shot_recipe() -> None:
-    from polynlu.training.config import FEW_SHOT, recipe_for
+    from polynlu.training.config import FEW_SHOT, FEW_SHOT_ONE_INTENT, recipe_for
 
     train = tiny_training_data(["en-US"], ["en-US"]).train
     assert recipe_for(train, seed=3) == replace(FEW_SHOT, seed=3)
     many = [example for example in train for _ in range(30)]
     assert recipe_for(many) == TrainConfig()
+    # Fewer than a thousand examples are few, however many each intent has; with one intent
+    # there are only slots to learn.
+    two_intents = [replace(example, intent=f"i{n % 2}") for n, example in enumerate(many[:140])]
+    assert recipe_for(two_intents) == FEW_SHOT
+    one_intent = [replace(example, intent="greet") for example in many[:70]]
+    assert recipe_for(one_intent) == FEW_SHOT_ONE_INTENT
