@@ -140,13 +140,7 @@ def _items(file: Path) -> Iterator[tuple[int, str, str, str | DataError]]:
 def _example(file: Path, line: int, intent: str, text: str, locale: str, data: DataSet) -> Example:
     try:
         plain, entities = parse_markup(text)
-        for entity, start, end, canonical in entities:
-            if canonical is not None and canonical != plain[start:end]:
-                data.synonyms.setdefault(entity, {}).setdefault(canonical, [])
-                variants = data.synonyms[entity][canonical]
-                if plain[start:end] not in variants:
-                    variants.append(plain[start:end])
-        return example_from_spans(
+        example = example_from_spans(
             id=f"{file.name}:{line}",
             locale=locale,
             intent=intent,
@@ -155,6 +149,13 @@ def _example(file: Path, line: int, intent: str, text: str, locale: str, data: D
         )
     except DataError as error:
         raise error.located(file=file, line=line) from None
+    # Only a row that reads keeps its synonyms: a skipped row leaves nothing behind.
+    for entity, start, end, canonical in entities:
+        if canonical is not None and canonical != plain[start:end]:
+            variants = data.synonyms.setdefault(entity, {}).setdefault(canonical, [])
+            if plain[start:end] not in variants:
+                variants.append(plain[start:end])
+    return example
 
 
 def write(data: DataSet, path: Path) -> list[str]:
