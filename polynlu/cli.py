@@ -928,10 +928,24 @@ def serve(
             "(one worker only)."
         ),
     ] = False,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Record every request and feedback in this DuckDB file, for `polynlu learn` "
+            "(one worker only)."
+        ),
+    ] = None,
+    log_text: Annotated[
+        bool, typer.Option(help="Keep the requests' text in the log (else only its hash).")
+    ] = True,
+    log_retention_days: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Delete logged rows older than this many days."),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch, /v1/intents/{name}/examples;
-    GET /v1/health, /v1/model, /metrics; OpenAPI at /docs."""
+    """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch, /v1/feedback,
+    /v1/intents/{name}/examples; GET /v1/health, /v1/model, /metrics; OpenAPI at /docs."""
     from polynlu.models.base import read_model_config
     from polynlu.serving.server import run_server
 
@@ -941,6 +955,8 @@ def serve(
             "--accept-examples needs --workers 1: each worker holds its own copy of the model, "
             "and examples added to one would not reach the others"
         )
+    if log is not None and workers > 1:
+        raise PolynluError("--log needs --workers 1: a DuckDB file takes one writing process")
     settings = with_options(
         ServeSettings(model=str(model.resolve())),
         max_text_chars=max_text_chars,
@@ -954,6 +970,9 @@ def serve(
         max_connections=max_connections,
         shutdown_timeout_s=shutdown_timeout,
         accept_examples=accept_examples,
+        log=str(log.resolve()) if log is not None else None,
+        log_text=log_text,
+        log_retention_days=log_retention_days,
         # Workers × threads beyond the cores only adds contention.
         threads=threads or max(1, _usable_cores() // workers),
     )

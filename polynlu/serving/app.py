@@ -1,7 +1,8 @@
 """The HTTP service: ``create_app(ServeSettings(model=DIR))`` → a FastAPI app that parses.
 
-Routes: ``POST /v1/parse``, ``POST /v1/parse/batch``, ``GET /v1/health``, ``GET /v1/model``,
-``GET /metrics`` (``routes/``). Every refusal is an RFC 9457 problem (``problems``); the
+Routes: ``POST /v1/parse``, ``POST /v1/parse/batch``, ``POST /v1/feedback``,
+``POST /v1/intents/{name}/examples``, ``GET /v1/health``, ``GET /v1/model``, ``GET /metrics``
+(``routes/``). Every refusal is an RFC 9457 problem (``problems``); the
 model is loaded once per worker process into a ``ServiceState`` (``state``).
 """
 
@@ -20,7 +21,7 @@ from polynlu.serving.routes import ROUTERS
 from polynlu.serving.settings import ServeSettings
 from polynlu.serving.state import ServiceState
 
-ROUTES = ("/v1/parse", "/v1/parse/batch", "/v1/health", "/v1/model", "/metrics")
+ROUTES = ("/v1/parse", "/v1/parse/batch", "/v1/feedback", "/v1/health", "/v1/model", "/metrics")
 """Paths with metrics series of their own; anything else shares the label ``other``."""
 
 
@@ -34,6 +35,8 @@ def create_app(settings: ServeSettings) -> FastAPI:
             yield
         finally:
             await service.batcher.stop()
+            if service.log is not None:
+                service.log.close()  # what is queued is written: a clean stop loses no row
 
     app = FastAPI(
         title="polynlu",

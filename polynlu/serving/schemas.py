@@ -7,6 +7,7 @@ The configurable limits (text length, batch size) are checked by the app against
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -22,6 +23,7 @@ from polynlu.text.validation import (
 
 DEFAULT_MAX_TEXT_CHARS = MAX_TEXT_CHARS
 DEFAULT_MAX_BATCH_ITEMS = 64
+MAX_ID_CHARS = 200
 _EXAMPLE: JsonDict = {"text": "wake me up at five am this friday", "locale": "en-US"}
 
 
@@ -47,6 +49,19 @@ class ParseRequest(BaseModel):
         default=None,
         pattern=LOCALE_PATTERN,
         description="A locale such as `de-DE`; null or absent to detect the language.",
+    )
+    session_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="The conversation this request belongs to, as the client names it: "
+        "the interaction log (`polynlu serve --log`) keeps it hashed, and `polynlu learn` "
+        "finds rephrases within a session.",
+    )
+    timestamp: datetime | None = Field(
+        default=None,
+        description="When the client sent the request (ISO 8601), kept in the log beside "
+        "the time the service answered.",
     )
 
     @field_validator("text")
@@ -152,11 +167,33 @@ class ParseResponse(BaseModel):
     slots: list[SlotOut]
     model: ModelRef
     latency_ms: float
+    request_id: str = Field(
+        description="This answer's id: `POST /v1/feedback` takes it to say how it went."
+    )
 
 
 class BatchResponse(BaseModel):
     items: list[ParseResponse]
     latency_ms: float
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"request_id": "3f2a…", "outcome": "failure"}]},
+    )
+
+    request_id: str = Field(
+        min_length=1, max_length=MAX_ID_CHARS, description="A parse answer's `request_id`."
+    )
+    outcome: Literal["success", "failure", "abandoned"] = Field(
+        description="How the request went for the user, where the client knows it."
+    )
+
+
+class FeedbackResponse(BaseModel):
+    request_id: str
+    outcome: str
 
 
 class HealthResponse(BaseModel):

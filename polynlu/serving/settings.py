@@ -39,9 +39,15 @@ class ServeSettings:
     max_connections: int = 512
     """Open connections one worker accepts; past it, new ones get 503 and are closed."""
     shutdown_timeout_s: float = 10.0
+    """On SIGTERM, how long in-flight requests may take before connections are dropped."""
     accept_examples: bool = False
     """Let ``POST /v1/intents/{name}/examples`` change the model (and its folder)."""
-    """On SIGTERM, how long in-flight requests may take before connections are dropped."""
+    log: str | None = None
+    """A DuckDB file to record every request and feedback in (``learning.log``)."""
+    log_text: bool = True
+    """Keep the requests' text in the log; False keeps only its keyed hash."""
+    log_retention_days: float | None = None
+    """Delete logged rows older than this (None keeps them)."""
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from polynlu.learning.log import InteractionLog
 from polynlu.models.base import NLUModel, model_size_bytes
 from polynlu.models.config import config_digest
 from polynlu.nlu import NLU
@@ -33,6 +34,8 @@ class ServiceState:
     metrics: ServiceMetrics
     batcher: MicroBatcher[ParseRequest, Interpretation]
     born: float = field(default_factory=time.monotonic)
+    log: InteractionLog | None = None
+    """Where requests and feedback are recorded (``--log``), if anywhere."""
     learning: threading.Lock = field(default_factory=threading.Lock)
     """Held while examples are added: one addition at a time."""
 
@@ -62,7 +65,16 @@ class ServiceState:
             max_wait_ms=settings.micro_batch_wait_ms,
             on_batch=metrics.observe_batch,
         )
-        return cls(settings, nlu, reference, info, metrics, batcher)
+        log = (
+            InteractionLog(
+                settings.log,
+                log_text=settings.log_text,
+                retention_days=settings.log_retention_days,
+            )
+            if settings.log
+            else None
+        )
+        return cls(settings, nlu, reference, info, metrics, batcher, log=log)
 
 
 def describe(folder: Path, model: NLUModel) -> tuple[ModelRef, ModelInfo]:
