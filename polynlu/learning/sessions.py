@@ -1,0 +1,134 @@
+"""From logged requests to the paths the absorbing chain counts: sessions, rephrases and
+defects.
+
+A session is the requests that share a ``session_id``, in time order. A turn is **rephrased**
+when the next request of its session comes soon after (``within_s``), says something similar
+(cosine of sentence embeddings at least ``min_similarity``), and either got another
+interpretation or this turn's confidence was low: the user tried again. A turn is
+**defective** when it was rephrased, when the client's feedback says it failed or was
+abandoned, or when it was answered out of scope.
+
+Rephrases chain turns into attempts at one goal. Each attempt becomes a path of utterance
+states ending in ``SUCCESS`` (its last turn was not defective) or ``FAILURE``: the input of
+``markov.count_transitions``. A request with no session is an attempt of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from polynlu.learning.markov import FAILURE, SUCCESS
+
+
+@dataclass(frozen=True)
+class RephraseRule:
+    within_s: float = 45.0
+    """The next request must come this soon after the answer."""
+    min_similarity: float = 0.5
+    """…and be at least this similar (cosine of the encoder's sentence embeddings)."""
+    low_confidence: float = 0.5
+    """A repeat with the same interpretation counts when the first answer was below this."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    state: str
+    """The utterance's state in the chain: its normalised text (or its hash, where the log
+    kept no text)."""
+    text: str | None
+    time: datetime
+    locale: str | None
+    intent: str
+    slots: str
+    confidence: float
+    out_of_scope: bool
+    outcome: str | None
+    """The client's feedback, if any."""
+
+
+def normalise(text: str) -> str:
+    """One state for the ways of writing one utterance: case, width, punctuation, spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    words = re.sub(r"[^\w\s]", " ", folded)
+    return " ".join(words.split())
+
+
+def turns_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str | None, list[Turn]]:
+    """``read_requests`` rows grouped by session (None: requests without one), in time order."""
+    sessions: dict[str | None, list[Turn]] = {}
+    for row in rows:
+        text = row["text"]
+        sessions.setdefault(row["session_id"], []).append(
+            Turn(
+                state=normalise(text) if text is not None else f"#{row['text_hash']}",
+                text=text,
+                time=row["time"],
+                locale=row["locale"],
+                intent=row["intent"],
+                slots=row["slots"],
+                confidence=row["confidence"],
+                out_of_scope=row["out_of_scope"],
+                outcome=row.get("outcome"),
+            )
+        )
+    for turns in sessions.values():
+        turns.sort(key=lambda turn: turn.time)
+    return sessions
+
+
+def rephrased(
+    turns: Sequence[Turn],
+    similarity: Callable[[Sequence[str]], Sequence[float]],
+    rule: RephraseRule = RephraseRule(),
+) -> list[bool]:
+    """For each turn of one session, whether the next one rephrased it.
+
+    ``similarity`` takes the texts of consecutive pairs, flattened as ``[a1, b1, a2, b2, …]``,
+    and returns one cosine a pair: the caller decides how to embed (the served model's encoder,
+    in batches). Turns without text are compared by state alone.
+    """
+    candidates = [
+        n
+        for n in range(len(turns) - 1)
+        if (turns[n + 1].time - turns[n].time).total_seconds() <= rule.within_s
+        and (
+            turns[n + 1].intent != turns[n].intent
+            or turns[n + 1].slots != turns[n].slots
+            or turns[n].confidence < rule.low_confidence
+        )
+    ]
+    with_text = [n for n in candidates if turns[n].text and turns[n + 1].text]
+    pairs = [text for n in with_text for text in (turns[n].text, turns[n + 1].text) if text]
+    scores = dict(zip(with_text, similarity(pairs) if pairs else [], strict=True))
+    found = [False] * len(turns)
+    for n in candidates:
+        # Without text, only a repeat of the same words can be told.
+        found[n] = (
+            scores[n] >= rule.min_similarity
+            if n in scores
+            else turns[n].state == turns[n + 1].state
+        )
+    return found
+
+
+def defective(turn: Turn, was_rephrased: bool) -> bool:
+    return was_rephrased or turn.outcome in ("failure", "abandoned") or turn.out_of_scope
+
+
+def attempts(turns: Sequence[Turn], was_rephrased: Sequence[bool]) -> list[list[str]]:
+    """The session cut into attempts (runs of turns linked by rephrases), each a path of
+    states ending in ``SUCCESS`` or ``FAILURE``."""
+    paths: list[list[str]] = []
+    current: list[str] = []
+    for turn, linked in zip(turns, was_rephrased, strict=True):
+        current.append(turn.state)
+        if not linked:
+            current.append(FAILURE if defective(turn, False) else SUCCESS)
+            paths.append(current)
+            current = []
+    return paths
