@@ -55,8 +55,8 @@ class ParseRequest(BaseModel):
         min_length=1,
         max_length=MAX_ID_CHARS,
         description="The conversation this request belongs to, as the client names it: "
-        "the interaction log (`polynlu serve --log`) keeps it hashed, and `polynlu learn` "
-        "finds rephrases within a session.",
+        "the interaction log (`polynlu serve --log`) keeps it hashed, so that rephrases "
+        "within a session can be found.",
     )
     timestamp: datetime | None = Field(
         default=None,
