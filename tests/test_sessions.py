@@ -3,10 +3,20 @@ the absorbing chain counts."""
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from polynlu.learning.markov import FAILURE, SUCCESS
-from polynlu.learning.sessions import attempts, normalise, rephrased, turns_from_rows
+from polynlu.learning.sessions import (
+    attempts,
+    encoder_similarity,
+    normalise,
+    rephrased,
+    turns_from_rows,
+)
+from polynlu.models.joint import JointModel
 
 START = datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
 
@@ -35,8 +45,9 @@ def row(
     }
 
 
-def word_overlap(pairs: Sequence[str]) -> list[float]:
-    """A similarity with a known answer, standing in for the encoder's cosine."""
+def word_overlap(pairs: Sequence[str], locales: Sequence[str | None]) -> list[float]:
+    """A similarity with a known answer, standing in for the encoder's cosine (which
+    ``test_the_encoder_similarity_is_a_cosine`` checks on a real model)."""
     scores = []
     for first, second in zip(pairs[::2], pairs[1::2], strict=True):
         a, b = set(normalise(first).split()), set(normalise(second).split())
@@ -102,3 +113,12 @@ def test_without_text_only_an_exact_repeat_is_a_rephrase() -> None:
     linked = rephrased(turns, word_overlap)
     assert linked == [True, False, False]
     assert attempts(turns, linked) == [["#a", "#a", SUCCESS], ["#b", SUCCESS]]
+
+
+def test_the_encoder_similarity_is_a_cosine(tiny_joint: tuple[JointModel, Path]) -> None:
+    similarity = encoder_similarity(tiny_joint[0])
+    same, other = similarity(
+        ["wake me up at five", "wake me up at five", "wake me up at five", "what is the weather"],
+        ["en-US"] * 4,
+    )
+    assert same == pytest.approx(1.0, abs=1e-5) and -1.0 <= other < same

@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from polynlu.learning.markov import FAILURE, SUCCESS
+from polynlu.models.base import NLUModel
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,27 @@ def turns_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str | None, list[
     return sessions
 
 
-def rephrased(
-    turns: Sequence[Turn],
-    similarity: Callable[[Sequence[str]], Sequence[float]],
-    rule: RephraseRule = RephraseRule(),
-) -> list[bool]:
-    """For each turn of one session, whether the next one rephrased it.
+Similarity = Callable[[Sequence[str], Sequence[str | None]], Sequence[float]]
+"""Texts and locales of consecutive pairs, flattened as ``[a1, b1, a2, b2, …]`` → one cosine
+a pair (``encoder_similarity``: the served model's sentence embeddings)."""
 
-    ``similarity`` takes the texts of consecutive pairs, flattened as ``[a1, b1, a2, b2, …]``,
-    and returns one cosine a pair: the caller decides how to embed (the served model's encoder,
-    in batches). Turns without text are compared by state alone.
-    """
+
+def encoder_similarity(model: NLUModel) -> Similarity:
+    """Cosines of ``model``'s sentence embeddings: the space its intents are told apart in."""
+
+    def similarity(texts: Sequence[str], locales: Sequence[str | None]) -> list[float]:
+        vectors = model.sentence_embeddings(texts, locales)
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return [float(a @ b) for a, b in zip(vectors[::2], vectors[1::2], strict=True)]
+
+    return similarity
+
+
+def rephrased(
+    turns: Sequence[Turn], similarity: Similarity, rule: RephraseRule = RephraseRule()
+) -> list[bool]:
+    """For each turn of one session, whether the next one rephrased it. Turns without text
+    are compared by state alone."""
     candidates = [
         n
         for n in range(len(turns) - 1)
@@ -103,8 +116,10 @@ def rephrased(
         )
     ]
     with_text = [n for n in candidates if turns[n].text and turns[n + 1].text]
-    pairs = [text for n in with_text for text in (turns[n].text, turns[n + 1].text) if text]
-    scores = dict(zip(with_text, similarity(pairs) if pairs else [], strict=True))
+    pairs = [turn for n in with_text for turn in (turns[n], turns[n + 1])]
+    texts = [turn.text or "" for turn in pairs]
+    cosines = similarity(texts, [turn.locale for turn in pairs]) if pairs else []
+    scores = dict(zip(with_text, cosines, strict=True))
     found = [False] * len(turns)
     for n in candidates:
         # Without text, only a repeat of the same words can be told.
