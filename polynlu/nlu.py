@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,8 +28,17 @@ class NLU:
     'alarm_set'
     """
 
-    def __init__(self, model: NLUModel, *, detect_language: bool = True) -> None:
+    def __init__(
+        self,
+        model: NLUModel,
+        *,
+        detect_language: bool = True,
+        rewriter: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.model = model
+        self.rewriter = rewriter
+        """Text → the text to parse instead, or None: how rewrites learned from use
+        (``learning.rewrites``) reach the model without the model knowing of them."""
         self.identifier = LanguageIdentifier(model.train_locales) if detect_language else None
         self._trained_languages = {language_of(locale) for locale in model.train_locales}
 
@@ -55,6 +64,9 @@ class NLU:
         given: Sequence[str | None] = locales if locales is not None else [None] * len(texts)
         if len(given) != len(texts):
             raise PolynluError(f"{len(texts)} texts but {len(given)} locales")
+        originals = texts
+        if self.rewriter is not None:
+            texts = [self.rewriter(text) or text for text in texts]
         chosen_locales: list[str | None] = []
         sources: list[str | None] = []
         for text, locale in zip(texts, given, strict=True):
@@ -79,8 +91,9 @@ class NLU:
                 zero_shot=None
                 if result.locale is None
                 else language_of(result.locale) not in self._trained_languages,
+                rewritten_from=original if original != result.text else None,
             )
-            for result, source in zip(results, sources, strict=True)
+            for result, source, original in zip(results, sources, originals, strict=True)
         ]
 
     def add_examples(

@@ -46,6 +46,9 @@ class Interpretation:
     """``given`` by the caller, ``detected`` by language identification, or None (unknown)."""
     zero_shot: bool | None = None
     """The model saw no training data in this locale's language (None: locale unknown)."""
+    rewritten_from: str | None = None
+    """The text as it came, where a rewrite learned from use replaced it before the model
+    read it (``NLU.rewriter``); ``text`` and the slots are then the rewrite's."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,6 +1,7 @@
 """The interaction log: requests and feedback recorded off the request path into DuckDB, with
 hashed ids, optional text, retention and a versioned schema; and a real server writing it."""
 
+import shutil
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +18,8 @@ from polynlu.learning.log import (
     LoggedRequest,
     read_requests,
 )
+from polynlu.learning.markov import Rewrite
+from polynlu.learning.rewrites import RewriteTable
 from polynlu.models.joint import JointModel
 from polynlu.serving import ServeSettings
 
@@ -139,3 +142,27 @@ def test_feedback_needs_a_log(tiny_joint: tuple[JointModel, Path]) -> None:
     with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
         response = client.post("/v1/feedback", json={"request_id": "x", "outcome": "success"})
     assert response.status_code == 403 and "--log" in response.json()["detail"]
+
+
+@pytest.mark.slow
+def test_a_learned_rewrite_is_parsed_in_place_of_the_text_and_logged(
+    tiny_joint: tuple[JointModel, Path], tmp_path: Path
+) -> None:
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_joint[1], folder)
+    RewriteTable.from_rewrites(
+        [Rewrite("wake me at five", "set an alarm for five am", probability=0.9, support=4)]
+    ).save(folder)
+    path = tmp_path / "traffic.duckdb"
+    settings = ServeSettings(model=str(folder), log=str(path), detect_language=False)
+    with LiveServer(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        rewritten = client.post("/v1/parse", json={"text": "Wake me at five!", "locale": "en-US"})
+        plain = client.post("/v1/parse", json={"text": "wake me up at six", "locale": "en-US"})
+    assert rewritten.json()["rewritten_from"] == "Wake me at five!"
+    assert rewritten.json()["text"] == "set an alarm for five am"
+    assert plain.json()["rewritten_from"] is None
+    rows = read_requests(path)
+    assert [(row["text"], row["rewrite"]) for row in rows] == [
+        ("Wake me at five!", "set an alarm for five am"),
+        ("wake me up at six", None),
+    ]

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS requests (
     time TIMESTAMPTZ NOT NULL,    -- when the service answered
     client_time TIMESTAMPTZ,      -- the client's timestamp, if it sent one
     session_id VARCHAR,           -- keyed hash of the client's session id, if it sent one
-    text VARCHAR,                 -- null when the service runs with --log-text false
+    text VARCHAR,                 -- as sent; null when the service runs with --no-log-text
+    rewrite VARCHAR,              -- the learned rewrite parsed in its place, if any
     text_hash VARCHAR NOT NULL,   -- keyed hash of the text
     locale VARCHAR,
     intent VARCHAR NOT NULL,
@@ -67,8 +68,8 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 """
 _REQUEST_COLUMNS = (
-    "request_id", "time", "client_time", "session_id", "text", "text_hash", "locale", "intent",
-    "confidence", "out_of_scope", "slots", "latency_ms", "model_version",
+    "request_id", "time", "client_time", "session_id", "text", "rewrite", "text_hash", "locale",
+    "intent", "confidence", "out_of_scope", "slots", "latency_ms", "model_version",
 )  # fmt: skip
 _FEEDBACK_COLUMNS = ("request_id", "time", "outcome")
 _RETENTION_EVERY_S = 24 * 3600.0
@@ -90,6 +91,8 @@ class LoggedRequest:
     model_version: str
     session_id: str | None = None
     client_time: datetime | None = None
+    rewrite: str | None = None
+    """The learned rewrite the model read instead of ``text``, if any."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ class InteractionLog:
             entry.client_time,
             self.hash(entry.session_id) if entry.session_id is not None else None,
             entry.text if self.log_text else None,
+            entry.rewrite if self.log_text else None,
             self.hash(entry.text),
             entry.locale,
             entry.intent,

@@ -43,6 +43,11 @@ class RewriteTable:
         """The rewrite for ``text``, written any way that normalises alike."""
         return self.rewrites.get(normalise(text))
 
+    def target_of(self, text: str) -> str | None:
+        """What to parse instead of ``text`` (``NLU.rewriter``), or None."""
+        rewrite = self.lookup(text)
+        return rewrite.target if rewrite is not None else None
+
     def __len__(self) -> int:
         return len(self.rewrites)
 

@@ -170,6 +170,11 @@ class ParseResponse(BaseModel):
     request_id: str = Field(
         description="This answer's id: `POST /v1/feedback` takes it to say how it went."
     )
+    rewritten_from: str | None = Field(
+        default=None,
+        description="The text as sent, where a rewrite learned from use (the model folder's "
+        "`rewrites.json`) replaced it; `text` and the slots are then the rewrite's.",
+    )
 
 
 class BatchResponse(BaseModel):

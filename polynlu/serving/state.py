@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from polynlu.learning.log import InteractionLog
+from polynlu.learning.rewrites import REWRITES_FILE, RewriteTable
 from polynlu.models.base import NLUModel, model_size_bytes
 from polynlu.models.config import config_digest
 from polynlu.nlu import NLU
@@ -47,6 +48,9 @@ class ServiceState:
     def load(cls, settings: ServeSettings) -> ServiceState:
         folder = Path(settings.model)
         nlu = NLU.load(folder, detect_language=settings.detect_language)
+        if (folder / REWRITES_FILE).is_file():
+            rewrites = RewriteTable.load(folder)
+            nlu.rewriter = rewrites.target_of
         model = nlu.model
         model.set_threads(settings.threads)
         if settings.out_of_scope_threshold is not None:

@@ -35,6 +35,7 @@ def to_response(result: Interpretation, model: ModelRef, started: float) -> Pars
         locale=result.locale,
         locale_source=result.locale_source,  # type: ignore[arg-type]
         zero_shot=result.zero_shot,
+        rewritten_from=result.rewritten_from,
         intent=result.intent,
         confidence=result.confidence,
         out_of_scope=result.out_of_scope,
@@ -102,7 +103,8 @@ def _log(
             LoggedRequest(
                 request_id=response.request_id,
                 time=now,
-                text=response.text,
+                text=response.rewritten_from or response.text,
+                rewrite=response.text if response.rewritten_from is not None else None,
                 locale=response.locale,
                 intent=response.intent,
                 confidence=response.confidence,
