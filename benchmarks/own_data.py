@@ -90,12 +90,7 @@ def slot_f1(gold: Sequence[Example], predicted: Sequence[Any]) -> dict[str, floa
     scores = {}
     for label in actual:
         precision = right[label] / guessed[label] if guessed[label] else math.nan
-        recall = right[label] / actual[label]
-        scores[label] = (
-            0.0
-            if math.isnan(precision) or precision + recall == 0
-            else 2 * precision * recall / (precision + recall)
-        )
+        scores[label] = _f1(precision, right[label] / actual[label])
     return scores
 
 

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-
 from polynlu.learning.markov import FAILURE, SUCCESS
 from polynlu.models.base import NLUModel
+from polynlu.models.prototypes import normalized
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,7 @@ def encoder_similarity(model: NLUModel) -> Similarity:
     """Cosines of ``model``'s sentence embeddings: the space its intents are told apart in."""
 
     def similarity(texts: Sequence[str], locales: Sequence[str | None]) -> list[float]:
-        vectors = model.sentence_embeddings(texts, locales)
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = normalized(model.sentence_embeddings(texts, locales))
         return [float(a @ b) for a, b in zip(vectors[::2], vectors[1::2], strict=True)]
 
     return similarity
