@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 Outcome = Literal["success", "failure", "abandoned"]
-OUTCOMES: tuple[Outcome, ...] = ("success", "failure", "abandoned")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_meta (key VARCHAR, value VARCHAR);
@@ -155,12 +154,6 @@ class InteractionLog:
         """The keyed hash this log stores in place of ``value``."""
         return hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
-    def flush(self, timeout_s: float = 10.0) -> None:
-        """Wait until every row queued so far is in the file."""
-        deadline = time.monotonic() + timeout_s
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-
     def close(self) -> None:
         """Write what is queued, then close the file."""
         if not self._thread.is_alive():
@@ -174,7 +167,6 @@ class InteractionLog:
         while not stop:
             batch: list[LoggedRequest | Feedback] = []
             item = self._queue.get()
-            taken = 1
             stop = item is None
             if item is not None:
                 batch.append(item)
@@ -184,7 +176,6 @@ class InteractionLog:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                taken += 1
                 if item is None:
                     stop = True
                 else:
@@ -198,8 +189,6 @@ class InteractionLog:
                 logger.error(
                     "could not write %d log row(s) to %s: %s", len(batch), self.path, error
                 )
-            for _ in range(taken):
-                self._queue.task_done()
             if time.monotonic() - self._last_retention > _RETENTION_EVERY_S:
                 self._apply_retention()
             if not stop:
@@ -300,7 +289,6 @@ def _check_version(meta: dict[str, str], path: Path) -> None:
 
 
 __all__ = [
-    "OUTCOMES",
     "SCHEMA_VERSION",
     "Feedback",
     "InteractionLog",

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
+from polynlu.learning.log import Outcome
 from polynlu.text.validation import (
     CONTROL_CHARACTERS,
     LOCALE_PATTERN,
@@ -191,7 +192,7 @@ class FeedbackRequest(BaseModel):
     request_id: str = Field(
         min_length=1, max_length=MAX_ID_CHARS, description="A parse answer's `request_id`."
     )
-    outcome: Literal["success", "failure", "abandoned"] = Field(
+    outcome: Outcome = Field(
         description="How the request went for the user, where the client knows it."
     )
 
