@@ -390,8 +390,9 @@ def train(
             f"Joined {len(added):,} example(s) added to {with_added} since its training "
             f"({', '.join(sorted({e.intent for e in added})) or 'none'})"
         )
-    few_shot = trainer_type.config_type is TrainConfig and is_few_shot(examples)
-    if trainer_type.config_type is TrainConfig:
+    joint = trainer_type.config_type is TrainConfig
+    few_shot = joint and is_few_shot(examples)
+    if joint:
         # The defaults follow the data: the few-shot recipe for a handful of examples an intent.
         config = with_options(recipe_for(examples, seed=config.seed), **options)
     if partitioned:

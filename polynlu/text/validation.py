@@ -60,7 +60,7 @@ def text_problem(text: str, *, max_chars: int = MAX_TEXT_CHARS) -> str | None:
 
 
 MAX_NAME_CHARS = 100
-NAME_PATTERN = r"^[^\s/\[\]:]{1,100}$"
+NAME_PATTERN = rf"^[^\s/\[\]:]{{1,{MAX_NAME_CHARS}}}$"
 """An intent or slot name given through the API: no space, slash, bracket or colon (which
 would break a URL path or the ``[slot : value]`` syntax)."""
 
