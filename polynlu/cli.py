@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
 
@@ -20,6 +21,7 @@ from rich.text import Text
 
 from polynlu.data.formats import DATA_FORMATS
 from polynlu.errors import DataError, PolynluError
+from polynlu.learning.learner import LearnSettings
 from polynlu.models.calibration import DEFAULT_OUT_OF_SCOPE_THRESHOLD
 from polynlu.models.export import EXPORT_FORMATS, ONNX_QUANTIZATIONS
 from polynlu.options import with_options
@@ -979,6 +981,76 @@ def serve(
     )
     _say_settings(f"Serving {model} ({_describe(config)}, {workers} worker(s))", settings)
     run_server(settings, host=host, port=port, workers=workers, log_level=log_level)
+
+
+@app.command()
+def learn(
+    log: Annotated[Path, typer.Option(help="The interaction log `polynlu serve --log` wrote.")],
+    model: Annotated[Path, typer.Option(help="The model that served the logged traffic.")],
+    output: Annotated[Path, typer.Option(help="A new folder for the model with its rewrites.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Learn only from requests at or after this time (ISO 8601, UTC)."),
+    ] = None,
+    min_support: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Users who must have taken a rephrase for it to become a rewrite "
+            f"[default: {LearnSettings.min_support}].",
+        ),
+    ] = None,
+    cluster_similarity: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Cosine at which two utterances read alike are one state "
+            f"[default: {LearnSettings.cluster_similarity}].",
+        ),
+    ] = None,
+    show_progress: ShowProgress = True,
+) -> None:
+    """Learn from use: find the utterances users had to rephrase, the rephrases that worked
+    (an absorbing Markov chain over sessions), and write a model that rewrites the first
+    into the second, pseudo-labelled training data and a report."""
+    from polynlu.learning.round import learn_round
+
+    settings = with_options(
+        LearnSettings(), min_support=min_support, cluster_similarity=cluster_similarity
+    )
+    _say_settings(f"Learning from {log} for {model}", settings)
+    started = time.perf_counter()
+    result = learn_round(
+        log,
+        model,
+        output,
+        since=since.replace(tzinfo=since.tzinfo or timezone.utc) if since else None,
+        settings=settings,
+        show_progress=show_progress,
+    )
+    table = Table(title=f"Learned from {log.name}", show_header=False)
+    for name, value in result.learned.counts.items():
+        table.add_row(name, f"{value:,}")
+    console.print(table)
+    top = sorted(result.learned.rewrites, key=lambda r: (-r.support, r.source))[:10]
+    if top:
+        rewrites = Table(title="Top rewrites")
+        for column in ("utterance", "rewrite", "P(success)", "support"):
+            rewrites.add_column(column)
+        for rewrite in top:
+            rewrites.add_row(
+                escape(rewrite.source),
+                escape(rewrite.target),
+                f"{rewrite.probability:.2f}",
+                str(rewrite.support),
+            )
+        console.print(rewrites)
+    console.print(
+        f"Saved the model with {len(result.table):,} rewrite(s) in {output} "
+        f"({time.perf_counter() - started:.0f} s); report: {result.report}"
+        + (f"; pseudo-labelled data: {result.data}" if result.data else "")
+    )
 
 
 def _describe(config: ModelConfig[Any]) -> str:

@@ -97,9 +97,14 @@ class AbsorbingChain:
         """The chance that a user who says ``state`` ends the session served."""
         return float(self._success[self._index[state]])
 
-    def best_rewrite(self, state: str, *, min_support: int = 1) -> Rewrite | None:
+    def best_rewrite(
+        self, state: str, *, min_support: int = 1, baseline: float | None = None
+    ) -> Rewrite | None:
         """The successor of ``state`` users went to at least ``min_support`` times that is
-        most likely to end in success, if it does better than ``state`` itself."""
+        most likely to end in success, if it does better than ``baseline``: by default the
+        success probability of ``state`` itself; a learner that knows how often ``state`` was
+        served as said passes that instead, since a user who rephrases to success lifts the
+        chance of the state they left."""
         candidates = [
             (self.success_probability(target), count, target)
             for target, count in self._successors.get(state, [])
@@ -108,6 +113,7 @@ class AbsorbingChain:
         if not candidates:
             return None
         probability, support, target = max(candidates)
-        if probability <= self.success_probability(state):
+        floor = self.success_probability(state) if baseline is None else baseline
+        if probability <= floor:
             return None
         return Rewrite(state, target, probability, support)

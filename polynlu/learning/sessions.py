@@ -4,7 +4,8 @@ defects.
 A session is the requests that share a ``session_id``, in time order. A turn is **rephrased**
 when the next request of its session comes soon after (``within_s``), says something similar
 (cosine of sentence embeddings at least ``min_similarity``), and either got another
-interpretation or this turn's confidence was low: the user tried again. A turn is
+interpretation or this turn's confidence was low: the user tried again. A turn the client
+reported as failed is rephrased by whatever the user said next within ``within_s``. A turn is
 **defective** when it was rephrased, when the client's feedback says it failed or was
 abandoned, or when it was answered out of scope.
 
@@ -103,10 +104,16 @@ def rephrased(
 ) -> list[bool]:
     """For each turn of one session, whether the next one rephrased it. Turns without text
     are compared by state alone."""
-    candidates = [
+    soon = [
         n
         for n in range(len(turns) - 1)
         if (turns[n + 1].time - turns[n].time).total_seconds() <= rule.within_s
+    ]
+    reported = {n for n in soon if turns[n].outcome == "failure"}
+    candidates = [
+        n
+        for n in soon
+        if n not in reported
         and (
             turns[n + 1].intent != turns[n].intent
             or turns[n + 1].slots != turns[n].slots
@@ -118,7 +125,7 @@ def rephrased(
     texts = [turn.text or "" for turn in pairs]
     cosines = similarity(texts, [turn.locale for turn in pairs]) if pairs else []
     scores = dict(zip(with_text, cosines, strict=True))
-    found = [False] * len(turns)
+    found = [n in reported for n in range(len(turns))]
     for n in candidates:
         # Without text, only a repeat of the same words can be told.
         found[n] = (
