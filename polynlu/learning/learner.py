@@ -62,8 +62,9 @@ class LearnSettings:
     min_source_defects: float = 0.5
     """Only utterances that were defective at least this often get a rewrite…"""
     min_target_success: float = 0.7
-    """…and only to a rephrase at least this likely to end in success (its absorption
-    probability), and more likely than the utterance was to be served as said."""
+    """…and only to a rephrase served as said at least this often, at least this likely to
+    end in success (its absorption probability), and more likely than the utterance was to
+    be served as said."""
     embed_batch_size: int = 128
 
 
@@ -183,8 +184,15 @@ def learn(
         defect_rate = failed[cluster] / said[cluster]
         if defect_rate < settings.min_source_defects:
             continue
+        # The target must itself be served as said: a rephrase that users had to rephrase
+        # again can still lead to success, but it is not what to parse instead.
         found = chain.best_rewrite(
-            cluster, min_support=settings.min_support, baseline=1.0 - defect_rate
+            cluster,
+            min_support=settings.min_support,
+            baseline=1.0 - defect_rate,
+            accept=lambda target: (
+                1.0 - failed[target] / said[target] >= settings.min_target_success
+            ),
         )
         if found is None or found.probability < settings.min_target_success:
             continue
@@ -193,7 +201,9 @@ def learn(
             without_text += 1
             continue
         for state in members.get(cluster, [cluster]):
-            rewrites.append(Rewrite(state, target.text, found.probability, found.support))
+            # The utterance as users wrote it: the table normalises it again as its key.
+            source = states[state].text or state
+            rewrites.append(Rewrite(source, target.text, found.probability, found.support))
     examples, unlabelled = _pseudo_labelled(rewrites, states, cluster_of)
     counts = {
         "requests": len(rows),
@@ -284,7 +294,7 @@ def _pseudo_labelled(
     examples: list[Example] = []
     unlabelled: list[tuple[str, str]] = []
     for number, rewrite in enumerate(rewrites):
-        source = states[rewrite.source]
+        source = states[normalise(rewrite.source)]
         text, locale = source.text, source.locale
         target = states.get(normalise(rewrite.target))
         if text is None or locale is None or target is None:

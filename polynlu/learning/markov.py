@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,17 +98,25 @@ class AbsorbingChain:
         return float(self._success[self._index[state]])
 
     def best_rewrite(
-        self, state: str, *, min_support: int = 1, baseline: float | None = None
+        self,
+        state: str,
+        *,
+        min_support: int = 1,
+        baseline: float | None = None,
+        accept: Callable[[str], bool] | None = None,
     ) -> Rewrite | None:
-        """The successor of ``state`` users went to at least ``min_support`` times that is
-        most likely to end in success, if it does better than ``baseline``: by default the
-        success probability of ``state`` itself; a learner that knows how often ``state`` was
-        served as said passes that instead, since a user who rephrases to success lifts the
-        chance of the state they left."""
+        """The successor of ``state`` users went to at least ``min_support`` times (and that
+        ``accept`` accepts) most likely to end in success, if it does better than
+        ``baseline``: by default the success probability of ``state`` itself; a learner that
+        knows how often ``state`` was served as said passes that instead, since a user who
+        rephrases to success lifts the chance of the state they left."""
         candidates = [
             (self.success_probability(target), count, target)
             for target, count in self._successors.get(state, [])
-            if target not in ABSORBING and target != state and count >= min_support
+            if target not in ABSORBING
+            and target != state
+            and count >= min_support
+            and (accept is None or accept(target))
         ]
         if not candidates:
             return None

@@ -16,7 +16,7 @@ states ending in ``SUCCESS`` (its last turn was not defective) or ``FAILURE``: t
 
 from __future__ import annotations
 
-import re
+import functools
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -55,10 +55,19 @@ class Turn:
 
 
 def normalise(text: str) -> str:
-    """One state for the ways of writing one utterance: case, width, punctuation, spaces."""
+    """One state for the ways of writing one utterance: case, width, punctuation, spaces.
+    Only punctuation and symbols go: Devanagari's vowel signs, like every combining mark,
+    are part of the word (a ``[^\\w\\s]`` pattern would strip them)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    words = re.sub(r"[^\w\s]", " ", folded)
-    return " ".join(words.split())
+    return " ".join(folded.translate(_punctuation_to_space()).split())
+
+
+@functools.cache
+def _punctuation_to_space() -> dict[int, str]:
+    """A table for ``str.translate`` (C speed over a million logged texts): each punctuation
+    and symbol character of Unicode's first two planes (where all of them are but a few
+    tags) → a space. Built on first use: it takes a fifth of a second."""
+    return {code: " " for code in range(0x20000) if unicodedata.category(chr(code))[0] in "PS"}
 
 
 def turns_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str | None, list[Turn]]:
