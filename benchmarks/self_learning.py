@@ -25,8 +25,10 @@ answer was not the user's goal) before and after, split by whether the first utt
 occurred in the learning sessions; sessions that ended without the goal served; and the
 precision of the rewrites applied (the rewrite's answer is the user's goal).
 
-Without ``--model`` the served model is trained here: 10 en-US examples of each intent
-(seed 0), the few-shot recipe ``polynlu train`` picks, so most locales are served zero-shot.
+Without ``--model`` the served model is trained here (``train_model``): 1,000 MASSIVE train
+utterances of each simulated locale, 3 epochs. A few-shot en-US model (10 examples an
+intent) was tried first: it got 81% (en-US) to 91% (de-DE) of first requests wrong, so most
+rephrases were wrong too and users gave up unseen; there was little to learn from.
 """
 
 from __future__ import annotations
@@ -295,7 +297,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="self-learning-"))
     work = args.keep or scratch
     work.mkdir(parents=True, exist_ok=True)
-    model = args.model or train_model(args.data, work / "served-model")
+    model = args.model or train_model(args.data, args.locales, work / "served-model")
     runs = []
     try:
         for seed in [int(s) for s in args.seeds.split(",")]:
@@ -345,7 +347,9 @@ def main() -> None:
         args.name,
         {
             "benchmark": "self_learning",
-            "model": str(args.model) if args.model else "trained here: en-US, 10 an intent, seed 0",
+            "model": str(args.model)
+            if args.model
+            else "trained here: 1,000 utterances a locale, 3 epochs, seed 0",
             "settings": {
                 k: str(v) if isinstance(v, Path) else v
                 for k, v in vars(args).items()
@@ -359,22 +363,17 @@ def main() -> None:
     console.print(f"Wrote {path}")
 
 
-def train_model(data: str, output: Path) -> Path:
-    """10 en-US train examples of each intent, seed 0, with the recipe ``polynlu train``
-    gives such data."""
-    from few_shot import draw
-
-    from polynlu.training.base import TrainingData
-    from polynlu.training.config import recipe_for
-    from polynlu.training.trainer import JointTrainer
-
-    if (output / "config.json").is_file():
-        return output
-    dataset = MassiveData(data)
-    train = draw(dataset.read(["en-US"], "train").examples, 10, 0)
-    JointTrainer(recipe_for(train, seed=0), output, show_progress=True).fit(
-        TrainingData(train, train)
-    )
+def train_model(data: str, locales: str, output: Path) -> Path:
+    """The served model: 1,000 train utterances of each simulated locale, 3 epochs, seed 0
+    (about 9 minutes on 2 cores); a model that gets about half of the first requests
+    right, so there is something to learn."""
+    if not (output / "config.json").is_file():
+        subprocess.run(
+            [sys.executable, "-m", "polynlu", "train", "--data", data, "--train-locales",
+             locales, "--max-per-locale", "1000", "--dev-max-per-locale", "100", "--epochs",
+             "3", "--seed", "0", "--output", str(output)],
+            check=True,
+        )  # fmt: skip
     return output
 
 

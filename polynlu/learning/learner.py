@@ -31,7 +31,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from polynlu.data.example import DataSet, Example, example_from_spans
+from polynlu.data.example import Example, example_from_spans
 from polynlu.errors import DataError
 from polynlu.learning.markov import AbsorbingChain, Rewrite, count_transitions
 from polynlu.learning.sessions import (
@@ -204,7 +204,7 @@ def learn(
             # The utterance as users wrote it: the table normalises it again as its key.
             source = states[state].text or state
             rewrites.append(Rewrite(source, target.text, found.probability, found.support))
-    examples, unlabelled = _pseudo_labelled(rewrites, states, cluster_of)
+    examples, unlabelled = _pseudo_labelled(rewrites, states)
     counts = {
         "requests": len(rows),
         "sessions": sum(1 for key in sessions if key is not None),
@@ -289,7 +289,7 @@ def _clusters(
 
 
 def _pseudo_labelled(
-    rewrites: Sequence[Rewrite], states: Mapping[str, StateInfo], cluster_of: Mapping[str, str]
+    rewrites: Sequence[Rewrite], states: Mapping[str, StateInfo]
 ) -> tuple[list[Example], list[tuple[str, str]]]:
     examples: list[Example] = []
     unlabelled: list[tuple[str, str]] = []
@@ -325,15 +325,12 @@ def _find_values(text: str, slots: Sequence[Mapping[str, Any]]) -> list[Span] | 
     spans: list[Span] = []
     position = 0
     for slot in slots:
-        match = re.compile(re.escape(str(slot["value"])), re.IGNORECASE).search(text, position)
-        if match is None:
-            match = re.compile(re.escape(str(slot["value"])), re.IGNORECASE).search(text)
+        value = re.compile(re.escape(str(slot["value"])), re.IGNORECASE)
+        match = value.search(text, position)
+        if match is None:  # said in another order than the rewrite's
+            match = value.search(text)
             if match is None or any(s.start < match.end() and match.start() < s.end for s in spans):
                 return None
         spans.append(Span(str(slot["slot"]), match.start(), match.end()))
         position = match.end()
     return sorted(spans, key=lambda span: span.start)
-
-
-def pseudo_labelled_data(learned: Learned, source: str) -> DataSet:
-    return DataSet(examples=list(learned.examples), format="polynlu", source=source)
