@@ -34,6 +34,7 @@ rephrases were wrong too and users gave up unseen; there was little to learn fro
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import statistics
@@ -291,8 +292,18 @@ def main() -> None:
     parser.add_argument("--feedback", type=float, default=0.3)
     parser.add_argument("--keep", type=Path, help="keep the logs and learned models here")
     parser.add_argument("--name", default="self_learning")
+    parser.add_argument(
+        "--from-result", type=Path, help="only print the tables and plot of a result written"
+    )
     args = parser.parse_args()
     console = Console()
+    if args.from_result:
+        result = json.loads(args.from_result.read_text())
+        for run in result["runs"]:
+            console.print(seed_table(run))
+        console.print(summary_table(result["summary"], len(result["runs"])))
+        plot(result["summary"], len(result["runs"]), args.from_result.with_suffix(".png"))
+        return
     locales = args.locales.split(",")
     scratch = Path(tempfile.mkdtemp(prefix="self-learning-"))
     work = args.keep or scratch
@@ -360,7 +371,8 @@ def main() -> None:
             "summary": summary,
         },
     )
-    console.print(f"Wrote {path}")
+    plot(summary, len(runs), path.with_suffix(".png"))
+    console.print(f"Wrote {path} and its plot")
 
 
 def train_model(data: str, locales: str, output: Path) -> Path:
@@ -417,6 +429,28 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ],
     }
     return summary
+
+
+def plot(summary: dict[str, Any], seeds: int, path: Path) -> None:
+    """Defect rate of held-out sessions before and after learning, per locale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    locales = [locale for locale in summary if locale != "overall"]
+    before = [100 * summary[loc]["all"]["defect_before"] for loc in locales]
+    after = [100 * summary[loc]["all"]["defect_after"] for loc in locales]
+    figure, axes = plt.subplots(figsize=(9, 4), layout="constrained")
+    positions = range(len(locales))
+    axes.bar([p - 0.2 for p in positions], before, 0.4, label="before learning")
+    axes.bar([p + 0.2 for p in positions], after, 0.4, label="after one round")
+    axes.set_xticks(list(positions), locales)
+    axes.set_ylabel("first answer wrong (%)")
+    axes.set_title(f"Held-out simulated sessions, mean of {seeds} seeds")
+    axes.legend()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def _pct(value: float) -> str:
