@@ -11,12 +11,13 @@ import pytest
 from polynlu.learning.markov import FAILURE, SUCCESS
 from polynlu.learning.sessions import (
     attempts,
-    encoder_similarity,
+    embedding_similarity,
     normalise,
     rephrased,
     turns_from_rows,
 )
 from polynlu.models.joint import JointModel
+from polynlu.models.prototypes import normalized
 
 START = datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
 
@@ -116,7 +117,9 @@ def test_without_text_only_an_exact_repeat_is_a_rephrase() -> None:
 
 
 def test_the_encoder_similarity_is_a_cosine(tiny_joint: tuple[JointModel, Path]) -> None:
-    similarity = encoder_similarity(tiny_joint[0])
+    texts = ["wake me up at five", "what is the weather"]
+    vectors = normalized(tiny_joint[0].sentence_embeddings(texts, ["en-US"] * 2))
+    similarity = embedding_similarity(dict(zip(texts, vectors, strict=True)))
     same, other = similarity(
         ["wake me up at five", "wake me up at five", "wake me up at five", "what is the weather"],
         ["en-US"] * 4,

@@ -39,6 +39,7 @@ from polynlu.learning.sessions import (
     Turn,
     attempts,
     defective,
+    embedding_similarity,
     normalise,
     rephrased,
     turns_from_rows,
@@ -140,10 +141,7 @@ def learn(
     states = _state_infos(turn for turns in sessions.values() for turn in turns)
     vectors = _embed_states(states, embed, settings.embed_batch_size, advance)
 
-    def similarity(texts: Sequence[str], locales: Sequence[str | None]) -> list[float]:
-        keys = [normalise(text) for text in texts]
-        return [float(vectors[a] @ vectors[b]) for a, b in zip(keys[::2], keys[1::2], strict=True)]
-
+    similarity = embedding_similarity(vectors)
     paths: list[list[str]] = []
     records: list[TurnRecord] = []
     defects: Counter[str] = Counter()

@@ -21,6 +21,7 @@ from polynlu.learning.learner import Learned, LearnSettings, learn
 from polynlu.learning.log import read_requests
 from polynlu.learning.report import write_report
 from polynlu.learning.rewrites import REWRITES_FILE, RewriteTable
+from polynlu.learning.sessions import normalise
 from polynlu.progress import LoggedProgress
 
 LEARNING_FOLDER = "learning"
@@ -67,18 +68,19 @@ def learn_round(
 
     shutil.copytree(model, output, dirs_exist_ok=True)
     previous = RewriteTable.load(model) if (model / REWRITES_FILE).is_file() else None
-    rewrites = dict(previous.rewrites) if previous else {}
-    learned_table = RewriteTable.from_rewrites(learned.rewrites)
-    rewrites.update(learned_table.rewrites)  # what this round learned wins
-    table = RewriteTable(
-        rewrites,
+    kept = list(previous.rewrites.values()) if previous else []
+    learned_keys = {normalise(rewrite.source) for rewrite in learned.rewrites}
+    table = RewriteTable.from_rewrites(
+        [*kept, *learned.rewrites],  # a later rewrite of the same utterance wins: this round's
         source={
             "log": str(log),
             "since": since.isoformat() if since else None,
             "requests": len(rows),
             "model": str(model),
-            "learned": len(learned_table),
-            "kept from the model": len(rewrites) - len(learned_table),
+            "learned": len(learned_keys),
+            "kept from the model": sum(
+                normalise(rewrite.source) not in learned_keys for rewrite in kept
+            ),
         },
     )
     table.save(output)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from polynlu.learning.markov import FAILURE, SUCCESS
-from polynlu.models.base import NLUModel
-from polynlu.models.prototypes import normalized
 
 
 @dataclass(frozen=True)
@@ -95,15 +95,16 @@ def turns_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str | None, list[
 
 Similarity = Callable[[Sequence[str], Sequence[str | None]], Sequence[float]]
 """Texts and locales of consecutive pairs, flattened as ``[a1, b1, a2, b2, …]`` → one cosine
-a pair (``encoder_similarity``: the served model's sentence embeddings)."""
+a pair (``embedding_similarity``: the served model's sentence embeddings)."""
 
 
-def encoder_similarity(model: NLUModel) -> Similarity:
-    """Cosines of ``model``'s sentence embeddings: the space its intents are told apart in."""
+def embedding_similarity(vectors: Mapping[str, np.ndarray]) -> Similarity:
+    """Cosines of unit sentence embeddings computed beforehand, one per state (``learner``
+    embeds each distinct utterance of a log once, rather than each pair it compares)."""
 
     def similarity(texts: Sequence[str], locales: Sequence[str | None]) -> list[float]:
-        vectors = normalized(model.sentence_embeddings(texts, locales))
-        return [float(a @ b) for a, b in zip(vectors[::2], vectors[1::2], strict=True)]
+        keys = [normalise(text) for text in texts]
+        return [float(vectors[a] @ vectors[b]) for a, b in zip(keys[::2], keys[1::2], strict=True)]
 
     return similarity
 
