@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from polynlu.augment.projection import ProjectSettings
 from polynlu.data.formats import DATA_FORMATS
 from polynlu.errors import DataError, PolynluError
 from polynlu.learning.learner import LearnSettings
@@ -1051,6 +1052,76 @@ def learn(
         f"({time.perf_counter() - started:.0f} s); report: {result.report}"
         + (f"; pseudo-labelled data: {result.data}" if result.data else "")
     )
+
+
+@app.command()
+def project(
+    data: DataOption,
+    output: Annotated[Path, typer.Option(help="A new folder for the MASSIVE-format files.")],
+    source_locale: Annotated[
+        str, typer.Option(help="The labelled locale whose labels are projected.")
+    ] = "en-US",
+    target_locales: Annotated[
+        str, typer.Option(help="'all' or a comma-separated list of the data's locales.")
+    ] = "all",
+    splits: Annotated[str, typer.Option(help="The partitions to project.")] = "train,dev",
+    max_per_locale: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="At most this many source utterances (the same for every target)."
+        ),
+    ] = None,
+    backbone: Annotated[
+        str, typer.Option(help="The multilingual encoder that aligns words.")
+    ] = "multilingual-e5-small",
+    layer: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help=f"Its layer whose states align [default: {ProjectSettings.layer}]."
+        ),
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            help=f"'argmax' (mutual best words) or 'itermax' (then the leftovers) "
+            f"[default: {ProjectSettings.method}]."
+        ),
+    ] = None,
+    show_progress: ShowProgress = True,
+) -> None:
+    """Labels for translations: each target locale's translation of a source utterance gets
+    the source's intent, and its slots move to the aligned words (MASSIVE is parallel by id;
+    the targets' own annotations are never read). Writes data `polynlu train` takes."""
+    from polynlu.augment.projection import ALIGN_METHODS, project_massive
+    from polynlu.data import MassiveData, parse_locale_list
+
+    if method is not None and method not in ALIGN_METHODS:
+        raise PolynluError(f"--method {method!r}: choose {' or '.join(ALIGN_METHODS)}")
+    settings = with_options(ProjectSettings(), layer=layer, method=method)
+    massive = MassiveData(data)
+    source = parse_locale_list(source_locale, massive.locales)[0]
+    targets = parse_locale_list(target_locales, massive.locales)
+    _say_settings(f"Projecting {source} labels onto {len(targets)} locale(s)", settings)
+    started = time.perf_counter()
+    run = project_massive(
+        data,
+        output,
+        source_locale=source,
+        target_locales=targets,
+        partitions=[split.strip() for split in splits.split(",") if split.strip()],
+        max_per_locale=max_per_locale,
+        backbone=backbone,
+        settings=settings,
+        show_progress=show_progress,
+    )
+    kept = run.projection.slots - run.projection.dropped
+    console.print(
+        f"Wrote {sum(run.counts.values()):,} examples in {len(run.counts)} locale(s) to {output} "
+        f"({time.perf_counter() - started:.0f} s): {kept:,} of {run.projection.slots:,} source "
+        f"slots projected, {run.projection.dropped:,} dropped (no aligned word, or overlapped)"
+    )
+    if run.projection.failed:
+        _report_invalid([error for error in run.projection.failed])
 
 
 def _describe(config: ModelConfig[Any]) -> str:
