@@ -8,7 +8,7 @@ The alignment is SimAlign's (Jalili Sabet et al., Findings of EMNLP 2020), with 
 multilingual encoder polynlu already ships, so no outside aligner or parallel corpus is
 needed: each word is the mean of its sub-words' states at a middle layer, and a source and a
 target word align when each is the other's most similar word (``argmax``), optionally with
-SimAlign's ``itermax`` rounds for the words left over. Japanese and Chinese are aligned by
+``itermax`` rounds for the words left over. Japanese and Chinese are aligned by
 the tokenizer's pieces rather than by characters: a character alone carries little meaning
 for the encoder, and ``明日`` should align as one unit.
 
@@ -61,8 +61,6 @@ class Pair:
     source: Example
     target_locale: str
     target_text: str
-    target_id: str | None = None
-    """The id the projected example takes (default: the source's)."""
 
 
 @dataclass
@@ -100,8 +98,9 @@ def alignment_units(
 
 def align(similarity: np.ndarray, method: AlignMethod = "argmax") -> set[tuple[int, int]]:
     """Word pairs (source, target) from a similarity matrix ``[source, target]``: mutual
-    best matches; ``itermax`` then repeats on the words still unaligned (SimAlign's rounds:
-    at most two, each pair still a mutual best among what is left)."""
+    best matches; ``itermax`` then repeats, at most twice, on the words unaligned on both
+    sides. That keeps the alignment one-to-one, a simplification of SimAlign's itermax,
+    which also lets a free word join one already aligned (many-to-one)."""
     if similarity.size == 0:
         return set()
     pairs = _mutual_best(similarity)
@@ -253,7 +252,7 @@ def project(
         try:
             result.examples.append(
                 example_from_spans(
-                    id=pair.target_id or pair.source.id,
+                    id=pair.source.id,
                     locale=pair.target_locale,
                     intent=pair.source.intent,
                     utt=pair.target_text,
