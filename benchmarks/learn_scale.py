@@ -115,13 +115,6 @@ def _session(
     return written
 
 
-def _kind(model: Path) -> str:
-    """``onnx int8`` or ``joint float32``: what the learner embedded with."""
-    config = read_model_config(model)
-    quantization = getattr(config.settings, "quantization", None)
-    return f"{config.kind} {quantization or 'float32'}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="the model learn embeds with")
@@ -158,7 +151,7 @@ def main() -> None:
         {
             "benchmark": "learn_scale",
             "model": str(args.model),
-            "model_kind": _kind(args.model),
+            "model_kind": read_model_config(args.model).description,
             "requests": requests,
             "distinct_utterances": distinct,
             "learn_seconds": round(seconds, 1),

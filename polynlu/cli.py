@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from polynlu import NLU
     from polynlu.data.example import Example
     from polynlu.models.calibration import Calibration
-    from polynlu.models.config import ModelConfig
 
 app = typer.Typer(
     help="Multilingual intents and slots: one model for 50+ languages.",
@@ -470,7 +469,7 @@ def evaluate(
         source, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
     scored = split if partitioned else f"all {len(examples):,} utterances (no partitions)"
-    console.print(f"Evaluating {model} ({_describe(nlu.model.config())}) on {scored}")
+    console.print(f"Evaluating {model} ({nlu.model.config().description}) on {scored}")
     started = time.perf_counter()
     meta = {
         "model": str(model),
@@ -795,7 +794,7 @@ def parse(
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
-    console.print(f"[dim]{escape(str(model))} ({_describe(nlu.model.config())})", highlight=False)
+    console.print(f"[dim]{escape(str(model))} ({nlu.model.config().description})", highlight=False)
     styles = {
         name: SLOT_STYLES[i % len(SLOT_STYLES)]
         for i, name in enumerate(dict.fromkeys(s.slot for s in result.slots))
@@ -980,7 +979,7 @@ def serve(
         # Workers × threads beyond the cores only adds contention.
         threads=threads or max(1, _usable_cores() // workers),
     )
-    _say_settings(f"Serving {model} ({_describe(config)}, {workers} worker(s))", settings)
+    _say_settings(f"Serving {model} ({config.description}, {workers} worker(s))", settings)
     run_server(settings, host=host, port=port, workers=workers, log_level=log_level)
 
 
@@ -1104,7 +1103,7 @@ def project(
     _say_settings(f"Projecting {source} labels onto {len(targets)} locale(s)", settings)
     started = time.perf_counter()
     run = project_massive(
-        data,
+        massive,
         output,
         source_locale=source,
         target_locales=targets,
@@ -1121,13 +1120,7 @@ def project(
         f"slots projected, {run.projection.dropped:,} dropped (no aligned word, or overlapped)"
     )
     if run.projection.failed:
-        _report_invalid([error for error in run.projection.failed])
-
-
-def _describe(config: ModelConfig[Any]) -> str:
-    """``onnx int8, per-channel``: what kind of model a folder holds, in a few words."""
-    quantization = getattr(config.settings, "quantization", None)
-    return config.kind + (f" {quantization}" if quantization else " float32")
+        _report_invalid(run.projection.failed)
 
 
 def _usable_cores() -> int:

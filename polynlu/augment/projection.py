@@ -309,7 +309,7 @@ class ProjectionRun:
 
 
 def project_massive(
-    data: str | Path,
+    massive: MassiveData,
     output: Path,
     *,
     source_locale: str,
@@ -325,13 +325,11 @@ def project_massive(
     the source's labels projected — plus ``projection.json``, what made them."""
     from polynlu.data.example import DataSet
     from polynlu.data.formats import write_data
-    from polynlu.data.massive import MassiveData
     from polynlu.models.backbones.registry import load_backbone
     from polynlu.progress import LoggedProgress
 
     if output.exists() and any(output.iterdir()):
         raise PolynluError(f"{output} exists and is not empty: name a new folder")
-    massive = MassiveData(data)
     targets = [locale for locale in target_locales if locale != source_locale]
     sources, pairs = massive_pairs(
         massive,
@@ -354,7 +352,7 @@ def project_massive(
         DataSet(
             examples=examples,
             format="massive",
-            source=str(data),
+            source=massive.spec,
             partitioned=True,
             segmentation="benchmark",
         ),
@@ -364,7 +362,7 @@ def project_massive(
     counts = dict(sorted(Counter(example.locale for example in examples).items()))
     manifest = {
         "made_by": "polynlu project",
-        "data": str(data),
+        "data": massive.spec,
         "source_locale": source_locale,
         "target_locales": targets,
         "partitions": list(partitions),

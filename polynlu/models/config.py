@@ -112,6 +112,13 @@ class ModelConfig(BaseModel, Generic[SettingsT]):
 
         return [label for label in self.slot_labels if label != OUTSIDE]
 
+    @property
+    def description(self) -> str:
+        """``onnx int8`` or ``joint float32``: what kind of model a folder holds, in a few
+        words (the CLI's headers, the benchmarks' results)."""
+        quantization = getattr(self.settings, "quantization", None)
+        return f"{self.kind} {quantization or 'float32'}"
+
 
 def write_model_config(folder: Path, config: ModelConfig[Any]) -> None:
     """Write ``config.json`` whole, through a temporary file: a reader never sees half."""
