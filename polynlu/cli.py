@@ -107,10 +107,13 @@ class DataSource:
 
 class DataRead(NamedTuple):
     locales: list[str]
+    """The chosen locales."""
     examples: list[Example]
     segmentation: Segmentation
     partitioned: bool
     slot_values: dict[str, dict[str, str]]
+    available: list[str]
+    """Every locale the data has."""
 
 
 def _read(
@@ -132,7 +135,7 @@ def _read(
         chosen = parse_locale_list(locales or "en-US", massive.locales)
         result = massive.read(chosen, split, skip_invalid=skip_invalid, show_progress=show_progress)
         _report_invalid(result.invalid)
-        return DataRead(chosen, result.examples, "benchmark", True, {})
+        return DataRead(chosen, result.examples, "benchmark", True, {}, massive.locales)
     dataset = read_data(source.path, format=format, locale=source.locale, skip_invalid=skip_invalid)
     _report_invalid(dataset.skipped)
     chosen = parse_locale_list(locales or dataset.locales, dataset.locales)
@@ -142,7 +145,12 @@ def _read(
         if e.locale in chosen and (split is None or not dataset.partitioned or e.partition == split)
     ]
     return DataRead(
-        chosen, examples, dataset.segmentation, dataset.partitioned, dataset.slot_values()
+        chosen,
+        examples,
+        dataset.segmentation,
+        dataset.partitioned,
+        dataset.slot_values(),
+        dataset.locales,
     )
 
 
@@ -350,6 +358,27 @@ def train(
             f"[default: {BaselineConfig.n_features}].",
         ),
     ] = None,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="A bilingual lexicon (english<TAB>translation) or a folder of "
+            "en_<code>.tsv: the English training data is also translated word for word "
+            "into each lexicon's language (docs/languages.md)."
+        ),
+    ] = None,
+    adapt_locales: Annotated[
+        str | None,
+        typer.Option(
+            help="With --lexicon: the languages to adapt to, in any code system "
+            "('qu,quy_Latn') [default: every lexicon's]."
+        ),
+    ] = None,
+    adapt_per_locale: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="With --lexicon: translate at most this many English utterances a language."
+        ),
+    ] = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
@@ -378,10 +407,12 @@ def train(
     )
     config = with_options(trainer_type.config_type(), **options)
     source = DataSource(data, format, data_locale)
-    chosen, examples, segmentation, partitioned, slot_values = _read(
+    chosen, examples, segmentation, partitioned, slot_values, available = _read(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, config.seed)
+    if lexicon is None and (adapt_locales is not None or adapt_per_locale is not None):
+        raise PolynluError("--adapt-locales and --adapt-per-locale need --lexicon")
     if with_added is not None:
         from polynlu.models.base import read_added_examples, read_model_config
 
@@ -414,21 +445,55 @@ def train(
             f"The data has no dev partition: {len(dev):,} of its utterances (a tenth of each "
             "intent's) are held out to choose the best epoch"
         )
+    if lexicon is not None:
+        # After the recipe and the dev set are chosen: they follow the real labels, and no
+        # translation of a held-out utterance is trained on.
+        examples = examples + _adapt(
+            examples, lexicon, available, adapt_locales, adapt_per_locale, config, skip_invalid
+        )
     _say_settings(f"Training {model}", config)
     started = time.perf_counter()
     trainer = trainer_type(config, output, show_progress=show_progress)
     training_data = TrainingData(
         examples,
         cap_per_locale(dev, dev_max_per_locale, config.seed),
-        source=data,
+        source=data if lexicon is None else f"{data} + lexicon {lexicon}",
         segmentation=segmentation,
         slot_values=slot_values,
     )
     trainer.fit(training_data, resume=resume)
     console.print(
-        f"Trained [bold]{model}[/] on {len(examples):,} utterances from {len(chosen)} locale(s) "
+        f"Trained [bold]{model}[/] on {len(examples):,} utterances from "
+        f"{len({e.locale for e in examples})} locale(s) "
         f"in {time.perf_counter() - started:.1f} s → [bold]{output}[/]"
     )
+
+
+def _adapt(
+    examples: list[Example],
+    lexicon: Path,
+    available: list[str],
+    targets: str | None,
+    per_locale: int | None,
+    config: Any,
+    skip_invalid: bool = False,
+) -> list[Example]:
+    """The English examples translated with the lexicons, and a table of what they covered."""
+    from polynlu.augment.lexicons import AdaptSettings, adapt_with_lexicons
+
+    settings = AdaptSettings(per_locale=per_locale, seed=config.seed)
+    adaptation = adapt_with_lexicons(
+        examples, lexicon, available, targets, settings, skip_invalid=skip_invalid
+    )
+    _report_invalid(adaptation.skipped)
+    table = Table(title=f"Lexicon adaptation ({lexicon})", header_style="bold")
+    for column in ("locale", "utterances", "English words the lexicon had"):
+        table.add_column(column, justify="left" if column == "locale" else "right")
+    counts = Counter(example.locale for example in adaptation.examples)
+    for locale, coverage in sorted(adaptation.coverage.items()):
+        table.add_row(locale, f"{counts[locale]:,}", f"{100 * coverage:.1f}%")
+    console.print(table)
+    return adaptation.examples
 
 
 def _say_settings(what: str, settings: Any) -> None:
@@ -465,7 +530,7 @@ def evaluate(
     _check_writable(output)  # before the scoring, not after it
     nlu = NLU.load(model)
     source = DataSource(data, format, data_locale)
-    _, examples, segmentation, partitioned, _ = _read(
+    _, examples, segmentation, partitioned, *_ = _read(
         source, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
     )
     scored = split if partitioned else f"all {len(examples):,} utterances (no partitions)"

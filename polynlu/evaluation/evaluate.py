@@ -77,6 +77,12 @@ class EvaluationResult:
     """Per locale, against polynlu's reading of the annotations (see ``chunking``)."""
 
     @property
+    def scored(self) -> tuple[str, ...]:
+        """The metrics that mean something here: data without any slot (SIB-200's topics)
+        is scored by intent accuracy alone, since its slot F1 would be a meaningless 0."""
+        return METRICS if any(p.example.slots for p in self.predictions) else ("intent_acc",)
+
+    @property
     def average(self) -> dict[str, float]:
         return mean_scores(list(self.locales.values()))
 
@@ -99,6 +105,7 @@ class EvaluationResult:
     def to_metrics(self) -> dict[str, Any]:
         return {
             "chunking": "official",
+            "scored": list(self.scored),
             "average": self.average,
             "locales": {locale: s.as_dict() for locale, s in sorted(self.locales.items())},
             "groups": self.groups(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,12 +81,14 @@ def write_chart(result: EvaluationResult, path: Path) -> None:
     plt.close(figure)
 
 
-def _metric_header() -> str:
-    return " | ".join(_TITLES[m] for m in METRICS)
+def _metric_header(names: Sequence[str]) -> str:
+    return " | ".join(_TITLES[m] for m in names)
 
 
 def markdown(metrics: dict[str, Any], chart_name: str) -> str:
     meta = metrics.get("meta", {})
+    names: list[str] = metrics.get("scored", list(METRICS))
+    first = names[0]
     lines = ["# Evaluation report", ""]
     for key in ("model", "model_kind", "train_locales", "data", "split", "examples", "seconds"):
         if key in meta:
@@ -98,11 +101,11 @@ def markdown(metrics: dict[str, Any], chart_name: str) -> str:
         "*Corrected* reads ja/zh annotations as they are meant: a slot ends at its `]` after",
         "ASCII text too, where the official reading keeps its label for the words after it.",
         "",
-        f"| | {_metric_header()} |",
-        "|---|---:|---:|---:|",
-        "| **average** | " + " | ".join(_percent(metrics["average"][m]) for m in METRICS) + " |",
+        f"| | {_metric_header(names)} |",
+        "|---|" + "---:|" * len(names),
+        "| **average** | " + " | ".join(_percent(metrics["average"][m]) for m in names) + " |",
         *(
-            ["| average, corrected | " + " | ".join(_percent(corrected[m]) for m in METRICS) + " |"]
+            ["| average, corrected | " + " | ".join(_percent(corrected[m]) for m in names) + " |"]
             if (corrected := metrics.get("corrected", {}).get("average"))
             else []
         ),
@@ -114,29 +117,29 @@ def markdown(metrics: dict[str, Any], chart_name: str) -> str:
         lines += [
             f"## By {grouping}",
             "",
-            f"| {grouping} | locales | {_metric_header()} |",
-            "|---|---:|---:|---:|---:|",
+            f"| {grouping} | locales | {_metric_header(names)} |",
+            "|---|---:|" + "---:|" * len(names),
         ]
-        ranked = sorted(groups.items(), key=lambda item: -float(item[1]["exact_match"]))
+        ranked = sorted(groups.items(), key=lambda item: -float(item[1][first]))
         for name, values in ranked:
             lines.append(
                 f"| {name} | {len(values['locales'])} | "
-                + " | ".join(_percent(values[m]) for m in METRICS)
+                + " | ".join(_percent(values[m]) for m in names)
                 + " |"
             )
         lines.append("")
     lines += [
         "## By locale",
         "",
-        f"| locale | language | n | {_metric_header()} |",
-        "|---|---|---:|---:|---:|---:|",
+        f"| locale | language | n | {_metric_header(names)} |",
+        "|---|---|---:|" + "---:|" * len(names),
     ]
-    ranked_locales = sorted(metrics["locales"].items(), key=lambda item: -item[1]["exact_match"])
+    ranked_locales = sorted(metrics["locales"].items(), key=lambda item: -item[1][first])
     for locale, values in ranked_locales:
         info = locale_info(locale)
         lines.append(
             f"| {locale} | {info.language if info else ''} | {values['n']} | "
-            + " | ".join(_percent(values[m]) for m in METRICS)
+            + " | ".join(_percent(values[m]) for m in names)
             + " |"
         )
     return "\n".join(lines) + "\n"
@@ -147,7 +150,7 @@ def locale_table(result: EvaluationResult, *, title: str = "Dev metrics (%)") ->
     table.add_column("locale")
     table.add_column("language")
     table.add_column("family")
-    for metric in METRICS:
+    for metric in result.scored:
         table.add_column(_TITLES[metric], justify="right")
     for locale, scores in sorted(result.locales.items()):
         info = locale_info(locale)
@@ -155,14 +158,14 @@ def locale_table(result: EvaluationResult, *, title: str = "Dev metrics (%)") ->
             locale,
             info.language if info else "",
             info.family if info else "",
-            *(_percent(getattr(scores, metric)) for metric in METRICS),
+            *(_percent(getattr(scores, metric)) for metric in result.scored),
         )
     table.add_section()
     table.add_row(
         "[bold]average",
         f"{len(result.locales)} locales",
         "official",
-        *(f"[bold]{_percent(result.average[m])}" for m in METRICS),
+        *(f"[bold]{_percent(result.average[m])}" for m in result.scored),
     )
     if result.corrected and result.corrected != result.locales:
         corrected = mean_scores(list(result.corrected.values()))
@@ -170,6 +173,6 @@ def locale_table(result: EvaluationResult, *, title: str = "Dev metrics (%)") ->
             "average",
             f"{len(result.corrected)} locales",
             "corrected ja/zh",
-            *(_percent(corrected[m]) for m in METRICS),
+            *(_percent(corrected[m]) for m in result.scored),
         )
     return table

@@ -23,7 +23,10 @@ Segmentation = Literal["benchmark", "punctuation"]
 SEGMENTATIONS: tuple[Segmentation, ...] = ("benchmark", "punctuation")
 _PIECES = re.compile(r"\w+|[^\w\s]")
 
-CHARACTER_SEGMENTED_LOCALES = frozenset({"ja-JP", "zh-CN", "zh-TW"})
+CHARACTER_SEGMENTED_LOCALES = frozenset(
+    {"ja-JP", "zh-CN", "zh-TW", "jpn_Jpan", "zho_Hans", "zho_Hant", "yue_Hant"}
+)
+"""MASSIVE's locales, and the FLORES-200 varieties of the same languages (and Cantonese)."""
 
 
 @dataclass(frozen=True)

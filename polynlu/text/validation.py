@@ -19,8 +19,11 @@ MAX_LINE_BYTES = 4 * MAX_TEXT_CHARS + 64
 """The longest line ``parse -`` reads: a longer one cannot hold a text within the limit."""
 MAX_ROW_BYTES = 64 * 1024
 """The longest data row (a JSON line) read; MASSIVE's longest is under 2 KB."""
-LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|[0-9]{3}))?$"
-"""BCP 47 language[-Script][-REGION], as MASSIVE writes locales: ``de-DE``, ``zh-Hant-TW``."""
+LOCALE_PATTERN = (
+    r"^(?:[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|[0-9]{3}))?|[a-z]{3}_[A-Z][a-z]{3})$"
+)
+"""BCP 47 language[-Script][-REGION], as MASSIVE writes locales (``de-DE``, ``zh-Hant-TW``), or
+a FLORES-200 variety, as SIB-200 names them (``quy_Latn``)."""
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 """The control-character rule as a JSON Schema pattern, for the OpenAPI schema to state it."""

@@ -54,6 +54,7 @@ for _name, _module, _summary in (
     ("rasa", "rasa", "Rasa NLU YAML"),
     ("snips", "snips", "Snips NLU JSON"),
     ("conll", "conll", "CoNLL / BIO token lines"),
+    ("sib", "sib", "SIB-200 <variety>/{train,dev}.tsv folders"),
 ):
     DATA_FORMATS.register_lazy(_name, f"polynlu.data.formats.{_module}:FORMAT", summary=_summary)
 

@@ -1,0 +1,287 @@
+"""How far polynlu reaches: SIB-200 topic classification on 205 language varieties, trained on
+English alone, then with lexicon adaptation; and the language identifier on every variety.
+
+    python benchmarks/language_reach.py                       # everything, ~1 h on 2 cores
+    python benchmarks/language_reach.py --adapt-per-locale 100 --skip-training
+
+Both models are trained and scored with the commands a user runs (printed as they go):
+
+    polynlu train --data SIB --train-locales eng_Latn --output english
+    polynlu train --data SIB --train-locales eng_Latn --output adapted \\
+        --lexicon GATITOS --adapt-locales <every SIB variety with a GATITOS lexicon>
+    polynlu evaluate MODEL --data SIB --split dev --output …
+
+Reported on dev (SIB-200's test split is withheld), per variety and averaged over (a) all
+205, (b) the languages the encoder saw in pre-training, (c) those it did not, (d) those of
+(c) with a GATITOS lexicon; the sub-word tokenizer's unknown-token rate by script; and the
+identifier's accuracy per variety. Writes benchmarks/results/language_reach.json and a plot
+of accuracy per variety, sorted, coloured by seen / unseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from common import RESULTS, ROOT, write_result
+from rich.console import Console
+from rich.table import Table
+
+from polynlu.augment.lexicons import read_lexicons, target_locale
+from polynlu.data.formats import read_data
+from polynlu.data.locales import find_language, languages, locale_info
+from polynlu.langid import LanguageIdentifier
+from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone
+
+SHARED = ROOT.parent / "shared" / "data"
+console = Console()
+
+
+def unpack(tarball: Path, work: Path, inner: str) -> Path:
+    target = work / inner
+    if not target.exists():
+        with tarfile.open(tarball) as archive:
+            archive.extractall(work, filter="data")
+    return target
+
+
+def polynlu(*args: str) -> float:
+    """Run ``polynlu ARGS`` as a user does; the seconds it took."""
+    command = [sys.executable, "-m", "polynlu", *args]
+    console.print("$ polynlu " + " ".join(args), highlight=False, markup=False)
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - started
+
+
+def identify(examples: list[Any]) -> dict[str, dict[str, Any]]:
+    """The bundled identifier on each variety's dev sentences: how often it names the
+    variety's language (the BCP-47 language of the table, ``qu`` for ``quy_Latn``)."""
+    identifier = LanguageIdentifier()
+    by_variety: dict[str, list[Any]] = defaultdict(list)
+    for example in examples:
+        by_variety[example.locale].append(example)
+    result = {}
+    for variety, group in sorted(by_variety.items()):
+        language = find_language(variety)
+        expected = language.bcp47.split("-")[0] if language else variety
+        answers = [identifier.detect(example.utt) for example in group]
+        named = Counter(answer.language if answer else "none" for answer in answers)
+        right = [a for a in answers if a is not None and a.language == expected]
+        result[variety] = {
+            "accuracy": 100 * len(right) / len(group),
+            "most_named": named.most_common(1)[0][0],
+            "mean_score": statistics.fmean(a.score for a in answers if a is not None),
+            "scores_right": [round(a.score, 3) for a in right],
+            "scores_wrong": [
+                round(a.score, 3) for a in answers if a is not None and a.language != expected
+            ],
+        }
+    return result
+
+
+def unknown_rates(examples: list[Any]) -> dict[str, float]:
+    """Per variety, the share of sub-word tokens the encoder's vocabulary maps to <unk>."""
+    tokenizer = load_backbone(DEFAULT_BACKBONE, show_progress=False).tokenizer
+    unk = tokenizer.token_to_id("<unk>")
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for example in examples:
+        ids = tokenizer.encode(example.utt, add_special_tokens=False).ids
+        counts[example.locale][0] += sum(token == unk for token in ids)
+        counts[example.locale][1] += len(ids)
+    return {
+        variety: 100 * unk_count / max(total, 1) for variety, (unk_count, total) in counts.items()
+    }
+
+
+def averages(accuracy: dict[str, float], groups: dict[str, list[str]]) -> dict[str, float]:
+    return {
+        name: round(statistics.fmean(accuracy[v] for v in members), 2)
+        for name, members in groups.items()
+        if members
+    }
+
+
+def plot(models: dict[str, dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(len(models), 1, figsize=(16, 4.2 * len(models)), dpi=110)
+    colours = {"seen": "tab:blue", "unseen": "tab:orange"}
+    for axes, (name, accuracy) in zip(
+        panels if len(models) > 1 else [panels], models.items(), strict=True
+    ):
+        ordered = sorted(accuracy, key=lambda v: -accuracy[v])
+        seen = [locale_info(v).pretraining if locale_info(v) else "unseen" for v in ordered]
+        axes.bar(
+            range(len(ordered)),
+            [accuracy[v] for v in ordered],
+            color=[colours.get(s, "grey") for s in seen],
+        )
+        axes.set_xticks(range(len(ordered)), ordered, rotation=90, fontsize=5)
+        axes.set_ylim(0, 100)
+        axes.set_ylabel("accuracy (%)")
+        axes.set_title(f"SIB-200 dev, {name}: accuracy per variety", fontsize=10)
+        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+        axes.legend(handles, ["seen in pre-training", "unseen"], loc="upper right", fontsize=8)
+        axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sib", type=Path, default=SHARED / "sib-200-traindev.tar.gz")
+    parser.add_argument("--lexicons", type=Path, default=SHARED / "gatitos-en-xx.tar.gz")
+    parser.add_argument("--work", type=Path, default=Path("language_reach"))
+    parser.add_argument(
+        "--adapt-per-locale",
+        type=int,
+        default=None,
+        help="English sentences translated into each language [default: all 701].",
+    )
+    parser.add_argument("--skip-training", action="store_true", help="Reuse WORK's models.")
+    parser.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    sib = unpack(args.sib, args.work, "sib-200") if args.sib.is_file() else args.sib
+    lexicon_folder = (
+        unpack(args.lexicons, args.work, "gatitos") if args.lexicons.is_file() else args.lexicons
+    )
+
+    data = read_data(sib, format="sib", skip_invalid=True)
+    dev = [example for example in data.examples if example.partition == "dev"]
+    varieties = sorted({example.locale for example in dev})
+    lexicons = read_lexicons(lexicon_folder, skip_invalid=True)
+    with_lexicon = sorted({target_locale(code, varieties) for code in lexicons} & set(varieties))
+    seen = [v for v in varieties if locale_info(v) and locale_info(v).pretraining == "seen"]
+    unseen = [v for v in varieties if v not in seen]
+    groups = {
+        "all": varieties,
+        "seen": seen,
+        "unseen": unseen,
+        "unseen, with lexicon": [v for v in unseen if v in with_lexicon],
+        "seen, with lexicon": [v for v in seen if v in with_lexicon],
+    }
+    console.print(
+        f"SIB-200 dev: {len(varieties)} varieties, {len(seen)} seen in pre-training; "
+        f"{len(with_lexicon)} have a GATITOS lexicon ({len(groups['unseen, with lexicon'])} "
+        f"unseen); {len(data.skipped)} rows skipped (unreadable)"
+    )
+
+    started = time.perf_counter()
+    langid = identify(dev)
+    langid_seconds = time.perf_counter() - started
+    unk = unknown_rates(dev)
+
+    extra = ["--epochs", str(args.epochs)] if args.epochs else []
+    common = ["--data", str(sib), "--train-locales", "eng_Latn", "--skip-invalid", "--no-progress"]
+    models = {"english": args.work / "english", "adapted": args.work / "adapted"}
+    adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", ",".join(with_lexicon)]
+    if args.adapt_per_locale:
+        adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
+    seconds: dict[str, float] = {}
+    if not args.skip_training:
+        seconds["english"] = polynlu("train", *common, *extra, "--output", str(models["english"]))
+        seconds["adapted"] = polynlu(
+            "train", *common, *extra, *adapt, "--output", str(models["adapted"])
+        )
+    accuracy: dict[str, dict[str, float]] = {}
+    for name, model in models.items():
+        folder = args.work / f"eval-{name}"
+        seconds[f"evaluate {name}"] = polynlu(
+            "evaluate",
+            str(model),
+            "--data",
+            str(sib),
+            "--split",
+            "dev",
+            "--output",
+            str(folder),
+            "--no-progress",
+        )
+        metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
+        accuracy[name] = {v: 100 * s["intent_acc"] for v, s in metrics["locales"].items()}
+
+    summary = {name: averages(acc, groups) for name, acc in accuracy.items()}
+    english_en = accuracy["english"]["eng_Latn"]
+    drops = {v: accuracy["adapted"][v] - accuracy["english"][v] for v in seen}
+    table = Table(title="SIB-200 dev accuracy (%), averaged over varieties", header_style="bold")
+    table.add_column("varieties")
+    table.add_column("n", justify="right")
+    for name in accuracy:
+        table.add_column(name, justify="right")
+    table.add_column("Δ", justify="right")
+    for group, members in groups.items():
+        if not members:
+            continue
+        values = [summary[name][group] for name in accuracy]
+        table.add_row(
+            group,
+            str(len(members)),
+            *(f"{v:.1f}" for v in values),
+            f"{values[-1] - values[0]:+.1f}",
+        )
+    console.print(table)
+    by_script: dict[str, list[float]] = defaultdict(list)
+    for variety in varieties:
+        by_script[variety.split("_")[1]].append(unk[variety])
+    scripts = {s: round(statistics.fmean(r), 2) for s, r in sorted(by_script.items())}
+    console.print(
+        "Unknown sub-words by script (%): "
+        + ", ".join(f"{s} {r:.1f}" for s, r in sorted(scripts.items(), key=lambda i: -i[1]))
+    )
+    langid_accuracy = {v: round(r["accuracy"], 1) for v, r in langid.items()}
+    console.print(
+        f"Language identification: {statistics.fmean(langid_accuracy.values()):.1f}% on average;"
+        f" {sum(a >= 50 for a in langid_accuracy.values())} of {len(varieties)} varieties named"
+        " right at least half the time"
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plot(accuracy, RESULTS / "language_reach.png")
+    payload = {
+        "command": "python benchmarks/language_reach.py " + " ".join(sys.argv[1:]),
+        "data": "SIB-200 dev (99 sentences a variety); trained on eng_Latn train (701)",
+        "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
+        "adapt_per_locale": args.adapt_per_locale,
+        "adapted_locales": with_lexicon,
+        "groups": {name: len(members) for name, members in groups.items()},
+        "averages": summary,
+        "english_accuracy_on_english": english_en,
+        "seen_largest_drop": min(drops.values()) if drops else None,
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+        "accuracy": accuracy,
+        "unknown_subwords_by_script": scripts,
+        "unknown_subwords": {v: round(r, 2) for v, r in unk.items()},
+        "langid": {
+            "seconds": round(langid_seconds, 1),
+            "mean_accuracy": round(statistics.fmean(langid_accuracy.values()), 1),
+            "accuracy": langid_accuracy,
+            "most_named": {v: r["most_named"] for v, r in langid.items()},
+            "mean_score": {v: round(r["mean_score"], 3) for v, r in langid.items()},
+        },
+        "languages_table": f"{len(languages())} varieties in polynlu/data/languages.tsv",
+    }
+    path = write_result("language_reach", payload)
+    (args.work / "langid_scores.json").write_text(
+        json.dumps(
+            {v: {"right": r["scores_right"], "wrong": r["scores_wrong"]} for v, r in langid.items()}
+        ),
+        "utf-8",
+    )
+    console.print(f"Wrote {path} and {RESULTS / 'language_reach.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Labelled data for languages without any, from bilingual lexicons (Wang, Ruder and Neubig,
+ACL 2022, "Expanding Pretrained Models to Thousands More Languages via Lexicon-based
+Adaptation").
+
+A lexicon is a two-column TSV, ``english<TAB>translation``, one pair a line (GATITOS'
+``en_<code>.tsv``, PanLex extracts, a user's own list); several lines give several
+translations. Each labelled English example is translated word for word: the longest run of
+words the lexicon has is replaced by one of its translations (drawn at random, as the paper
+does, so that a word's senses all appear), and words it lacks stay as they are. The intent is
+kept, and a slot covers the translations of the words it covered, so slot data adapts too.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from polynlu.data.example import Example, example_from_spans
+from polynlu.data.locales import find_language, locale_for
+from polynlu.errors import DataError, PolynluError
+from polynlu.text.segmentation import Word, segment
+from polynlu.text.spans import Span
+from polynlu.text.validation import MAX_ROW_BYTES, read_lines, text_problem
+
+ENGLISH = ("en-US", "eng_Latn", "en")
+"""The locales English data goes by, in MASSIVE, SIB-200 and everything else."""
+_FILE_NAME = re.compile(r"^en[_-](?P<code>.+)\.tsv$")
+_NOTE = re.compile(r"\s+\([^()]*\)$")
+"""A translator's note after a translation, ``pike (verb)``, not ``фамили(я)``."""
+MAX_PHRASE_WORDS = 4
+
+
+@dataclass
+class Lexicon:
+    """English word or phrase (case-folded words) → its translations."""
+
+    code: str
+    """The target language, as the file names it (GATITOS' BCP-47 ``qu``)."""
+    source: str
+    entries: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    skipped: list[DataError] = field(default_factory=list)
+    """Lines left out with ``skip_invalid``, each naming its file and line."""
+
+    @property
+    def longest(self) -> int:
+        return max((len(key) for key in self.entries), default=0)
+
+
+def read_lexicon(path: Path, code: str | None = None, *, skip_invalid: bool = False) -> Lexicon:
+    """One two-column TSV. ``code`` defaults to the ``<code>`` of ``en_<code>.tsv``. A line
+    that is not two columns raises, or with ``skip_invalid`` is left out and listed in
+    ``Lexicon.skipped`` (GATITOS' en_arn.tsv breaks one translation over two lines)."""
+    match = _FILE_NAME.match(path.name)
+    if code is None:
+        if match is None:
+            raise PolynluError(
+                f"{path}: name the file en_<code>.tsv (en_qu.tsv) so the language is known"
+            )
+        code = match["code"]
+    lexicon = Lexicon(code, str(path))
+    with path.open("rb") as handle:
+        for line in read_lines(handle, max_bytes=MAX_ROW_BYTES):
+            if line.text is not None and not line.text.strip():
+                continue
+            columns = (line.text or "").split("\t")
+            problem = _line_problem(line.text, line.problem, columns)
+            if problem is not None:
+                error = DataError(problem, file=path, line=line.number)
+                if not skip_invalid:
+                    raise error
+                lexicon.skipped.append(error)
+                continue
+            english = tuple(word.casefold() for word in columns[0].split())
+            if not english or len(english) > MAX_PHRASE_WORDS:
+                continue  # a sentence, not a lexicon entry: word-for-word cannot use it
+            known = lexicon.entries.setdefault(english, [])
+            for translation in columns[1].split(";"):
+                translation = _NOTE.sub("", translation).strip()
+                if translation and translation not in known:
+                    known.append(translation)
+    lexicon.entries = {key: value for key, value in lexicon.entries.items() if value}
+    if not lexicon.entries:
+        raise PolynluError(f"{path}: no english<TAB>translation lines")
+    return lexicon
+
+
+def _line_problem(text: str | None, unreadable: str | None, columns: list[str]) -> str | None:
+    if text is None:
+        return f"the line {unreadable}"
+    if len(columns) != 2:
+        return f"{len(columns)} column(s); a lexicon line is english<TAB>translation"
+    problem = text_problem(columns[1])
+    return None if problem is None else f"the translation {problem}"
+
+
+def read_lexicons(path: str | Path, *, skip_invalid: bool = False) -> dict[str, Lexicon]:
+    """A file, or a folder of ``en_<code>.tsv`` files: language code → lexicon."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        lexicon = read_lexicon(path, skip_invalid=skip_invalid)
+        return {lexicon.code: lexicon}
+    if not path.is_dir():
+        raise PolynluError(f"lexicon '{path}' not found")
+    files = sorted(p for p in path.iterdir() if _FILE_NAME.match(p.name))
+    if not files:
+        raise PolynluError(f"{path} holds no en_<code>.tsv lexicon")
+    lexicons = (read_lexicon(file, skip_invalid=skip_invalid) for file in files)
+    return {lexicon.code: lexicon for lexicon in lexicons}
+
+
+@dataclass(frozen=True)
+class Translation:
+    example: Example
+    words: int
+    translated: int
+    """How many of the English words the lexicon had."""
+
+
+def translate(example: Example, lexicon: Lexicon, locale: str, rng: random.Random) -> Translation:
+    """``example`` word for word into ``lexicon``'s language, as an example of ``locale``."""
+    words = segment(example.utt, example.locale, "punctuation")
+    edges = {offset for span in example.slots for offset in (span.start, span.end)}
+    pieces: list[str] = []
+    new_offsets: dict[int, tuple[int, int]] = {}  # old word start → new (start, end)
+    length = 0
+    cursor = 0  # in the old text
+    translated = 0
+    index = 0
+    longest = lexicon.longest
+    while index < len(words):
+        run, replacement = _longest_match(words, index, lexicon, longest, edges)
+        first, last = words[index], words[index + run - 1]
+        pieces.append(example.utt[cursor : first.start])
+        length += first.start - cursor
+        text = rng.choice(replacement) if replacement else example.utt[first.start : last.end]
+        translated += run if replacement else 0
+        for word in words[index : index + run]:
+            new_offsets[word.start] = (length, length + len(text))
+        pieces.append(text)
+        length += len(text)
+        cursor = last.end
+        index += run
+    pieces.append(example.utt[cursor:])
+    utt = "".join(pieces)
+    spans = [_moved(span, words, new_offsets) for span in example.slots]
+    new = example_from_spans(
+        id=example.id,
+        locale=locale,
+        intent=example.intent,
+        utt=utt,
+        spans=spans,
+        partition=example.partition,
+        scenario=example.scenario,
+        segmentation="punctuation",
+    )
+    return Translation(new, len(words), translated)
+
+
+def _longest_match(
+    words: Sequence[Word], index: int, lexicon: Lexicon, longest: int, edges: set[int]
+) -> tuple[int, list[str]]:
+    """The longest run from ``index`` that the lexicon has and no slot edge cuts (a slot
+    must not end up holding half a phrase): (1, []) when even the one word is unknown."""
+    for run in range(min(longest, len(words) - index), 0, -1):
+        first, last = words[index], words[index + run - 1]
+        if any(first.start < edge < last.end for edge in edges):
+            continue
+        key = tuple(w.text.casefold() for w in words[index : index + run])
+        if key in lexicon.entries:
+            return run, lexicon.entries[key]
+    return 1, []
+
+
+def _moved(span: Span, words: Sequence[Word], offsets: dict[int, tuple[int, int]]) -> Span:
+    covered = [offsets[w.start] for w in words if span.start <= w.start < span.end]
+    return Span(span.label, covered[0][0], covered[-1][1])
+
+
+@dataclass(frozen=True)
+class AdaptSettings:
+    """How ``polynlu train --lexicon`` makes pseudo-labelled data."""
+
+    per_locale: int | None = None
+    """Translate at most this many English examples into each language (None: all); the
+    same English examples for every language."""
+    seed: int = 0
+
+
+@dataclass
+class Adaptation:
+    """What lexicon translation made: the examples, and per locale how much of the English
+    the lexicon covered."""
+
+    examples: list[Example]
+    coverage: dict[str, float]
+    lexicons: dict[str, str]
+    """Locale → the lexicon file it came from."""
+    skipped: list[DataError] = field(default_factory=list)
+    """Lexicon lines left out (``skip_invalid``)."""
+
+
+def target_locale(code: str, data_locales: Iterable[str]) -> str:
+    """The locale pseudo-labelled data of lexicon language ``code`` gets: the data's own code
+    for the language where the data has it, else its MASSIVE locale, else FLORES-200's."""
+    found = locale_for(code, data_locales)
+    if found is not None:
+        return found
+    language = find_language(code)
+    if language is None:
+        return code
+    return language.massive or language.flores
+
+
+def adapt(
+    english: Sequence[Example],
+    lexicons: dict[str, Lexicon],
+    locales: Sequence[str],
+    settings: AdaptSettings = AdaptSettings(),
+) -> Adaptation:
+    """Translate ``english`` with each lexicon into its locale, one of ``locales`` (the
+    targets, as ``target_locale`` names them)."""
+    if not english:
+        raise PolynluError(f"lexicon adaptation needs English examples ({', '.join(ENGLISH)})")
+    chosen = list(english)
+    if settings.per_locale is not None and settings.per_locale < len(chosen):
+        chosen = random.Random(settings.seed).sample(chosen, settings.per_locale)
+    by_locale = {target_locale(code, locales): lexicon for code, lexicon in lexicons.items()}
+    result = Adaptation([], {}, {})
+    for locale in locales:
+        lexicon = by_locale.get(locale)
+        if lexicon is None:
+            raise PolynluError(
+                f"no lexicon for {locale}: the lexicons are for "
+                f"{', '.join(sorted(by_locale)) or 'no language'}"
+            )
+        rng = random.Random(f"{settings.seed}:{locale}")
+        words = translated = 0
+        for example in chosen:
+            translation = translate(example, lexicon, locale, rng)
+            result.examples.append(translation.example)
+            words += translation.words
+            translated += translation.translated
+        result.coverage[locale] = translated / max(words, 1)
+        result.lexicons[locale] = lexicon.source
+    return result
+
+
+def adapt_with_lexicons(
+    examples: Sequence[Example],
+    path: str | Path,
+    data_locales: Iterable[str],
+    targets: str | None = None,
+    settings: AdaptSettings = AdaptSettings(),
+    *,
+    skip_invalid: bool = False,
+) -> Adaptation:
+    """``polynlu train --lexicon PATH [--adapt-locales …]``: the English ``examples``
+    translated with every lexicon at ``path``, or with those of ``targets`` (codes in any
+    system: ``qu``, ``quy_Latn``). ``data_locales`` are all the data's locales, so that
+    pseudo-labelled data is named as the data names the language."""
+    data_locales = sorted(set(data_locales))
+    lexicons = read_lexicons(path, skip_invalid=skip_invalid)
+    by_locale = {target_locale(code, data_locales): code for code in lexicons}
+    if targets is None or targets.strip() == "all":
+        chosen = sorted(by_locale)
+    else:
+        chosen = []
+        for code in (part.strip() for part in targets.split(",") if part.strip()):
+            locale = target_locale(code, data_locales)
+            if locale not in by_locale:
+                raise PolynluError(
+                    f"no lexicon at {path} for '{code}' (the lexicons cover "
+                    f"{len(by_locale)} languages: {', '.join(sorted(by_locale))})"
+                )
+            chosen.append(locale)
+    english = [example for example in examples if example.locale in ENGLISH]
+    return adapt(
+        english,
+        {by_locale[locale]: lexicons[by_locale[locale]] for locale in chosen},
+        chosen,
+        settings,
+    )
