@@ -38,7 +38,7 @@ from rich.table import Table
 from polynlu.augment.lexicons import read_lexicons, target_locale
 from polynlu.data.formats import read_data
 from polynlu.data.locales import find_language, languages, locale_info
-from polynlu.langid import LanguageIdentifier
+from polynlu.langid import MIN_LANGUAGE_SCORE, LanguageIdentifier
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -65,7 +65,7 @@ def polynlu(*args: str) -> float:
 def identify(examples: list[Any]) -> dict[str, dict[str, Any]]:
     """The bundled identifier on each variety's dev sentences: how often it names the
     variety's language (the BCP-47 language of the table, ``qu`` for ``quy_Latn``)."""
-    identifier = LanguageIdentifier()
+    identifier = LanguageIdentifier(min_score=0.0)  # its raw answers; the cut-off is scored apart
     by_variety: dict[str, list[Any]] = defaultdict(list)
     for example in examples:
         by_variety[example.locale].append(example)
@@ -248,6 +248,21 @@ def main() -> None:
         f" {sum(a >= 50 for a in langid_accuracy.values())} of {len(varieties)} varieties named"
         " right at least half the time"
     )
+    right = [score for r in langid.values() for score in r["scores_right"]]
+    wrong = [score for r in langid.values() for score in r["scores_wrong"]]
+    cutoff = {
+        "min_score": MIN_LANGUAGE_SCORE,
+        "right_answers_kept": round(
+            100 * sum(s >= MIN_LANGUAGE_SCORE for s in right) / len(right), 1
+        ),
+        "wrong_answers_unknown": round(
+            100 * sum(s < MIN_LANGUAGE_SCORE for s in wrong) / len(wrong), 1
+        ),
+    }
+    console.print(
+        f"With the cut-off at {MIN_LANGUAGE_SCORE}: {cutoff['right_answers_kept']}% of its right "
+        f"answers kept, {cutoff['wrong_answers_unknown']}% of its wrong ones become 'unknown'"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(accuracy, RESULTS / "language_reach.png")
     payload = {
@@ -270,6 +285,7 @@ def main() -> None:
             "accuracy": langid_accuracy,
             "most_named": {v: r["most_named"] for v, r in langid.items()},
             "mean_score": {v: round(r["mean_score"], 3) for v, r in langid.items()},
+            "cutoff": cutoff,
         },
         "languages_table": f"{len(languages())} varieties in polynlu/data/languages.tsv",
     }
