@@ -117,6 +117,7 @@ class NLU:
             raise PolynluError(f"intent {intent!r}: {problem}")
         if isinstance(examples, str):
             raise TypeError("add_examples takes a sequence of examples; wrap one text in a list")
+        self.model.check_can_learn()  # before reading the examples: they may not matter
         first = len(self.model.added_examples)
         added = [
             example

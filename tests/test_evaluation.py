@@ -55,7 +55,8 @@ def test_metrics_json_has_averages_locales_and_groups(report: Path) -> None:
     families = metrics["groups"]["family"]
     assert families["Sino-Tibetan"]["locales"] == ["zh-CN"]
     assert sorted(families["Indo-European"]["locales"]) == ["de-DE", "en-US"]
-    assert set(metrics["groups"]) == {"family", "genus", "script"}
+    assert set(metrics["groups"]) == {"family", "genus", "script", "pretraining"}
+    assert sorted(metrics["groups"]["pretraining"]["seen"]["locales"]) == sorted(metrics["locales"])
     mean = sum(v["intent_acc"] for v in metrics["locales"].values()) / 4
     assert metrics["average"]["intent_acc"] == pytest.approx(mean)
 

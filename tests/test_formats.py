@@ -216,7 +216,7 @@ def test_the_snips_2017_files_are_read_as_they_are() -> None:
 
 
 def test_the_registry_lists_the_formats() -> None:
-    assert DATA_FORMATS.names() == ["massive", "polynlu", "rasa", "snips", "conll"]
+    assert DATA_FORMATS.names() == ["massive", "polynlu", "rasa", "snips", "conll", "sib"]
 
 
 def test_own_data_is_scored_on_its_own_labels() -> None:

@@ -124,15 +124,19 @@ class NLUModel(ABC):
             "without retraining: add them to the data and train again, or train a joint model"
         )
 
-    def add_examples(self, intent: str, examples: Sequence[Example]) -> None:
-        """Add ``examples`` of ``intent`` (new, or one the model knows) with immediate effect,
-        through the intent's prototype (``models.prototypes``); the model's slot types only."""
+    def check_can_learn(self) -> None:
+        """Raise ``CannotLearnError``, saying why, if this model cannot take examples."""
         if self.prototypes is None:
             self.sentence_embeddings([], [])  # a kind without embeddings says why it cannot
             raise CannotLearnError(
                 "this model was trained before intent prototypes existed: train it again to "
                 "add examples to it"
             )
+
+    def add_examples(self, intent: str, examples: Sequence[Example]) -> None:
+        """Add ``examples`` of ``intent`` (new, or one the model knows) with immediate effect,
+        through the intent's prototype (``models.prototypes``); the model's slot types only."""
+        self.check_can_learn()
         if not examples:
             raise PolynluError("no examples to add")
         known = set(self.slot_types)
@@ -147,6 +151,7 @@ class NLUModel(ABC):
         embeddings = self.sentence_embeddings(
             [e.utt for e in examples], [e.locale for e in examples]
         )
+        assert self.prototypes is not None  # check_can_learn
         self.prototypes = self.prototypes.add(intent, embeddings)
         self.added_examples = [*self.added_examples, *examples]
 
