@@ -209,6 +209,7 @@ def main() -> None:
             "dev",
             "--output",
             str(folder),
+            "--skip-invalid",
             "--no-progress",
         )
         metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
