@@ -449,7 +449,7 @@ def train(
         # After the recipe and the dev set are chosen: they follow the real labels, and no
         # translation of a held-out utterance is trained on.
         examples = examples + _adapt(
-            examples, lexicon, available, adapt_locales, adapt_per_locale, config, skip_invalid
+            examples, lexicon, available, adapt_locales, adapt_per_locale, config.seed, skip_invalid
         )
     _say_settings(f"Training {model}", config)
     started = time.perf_counter()
@@ -475,13 +475,13 @@ def _adapt(
     available: list[str],
     targets: str | None,
     per_locale: int | None,
-    config: Any,
+    seed: int,
     skip_invalid: bool = False,
 ) -> list[Example]:
     """The English examples translated with the lexicons, and a table of what they covered."""
     from polynlu.augment.lexicons import AdaptSettings, adapt_with_lexicons
 
-    settings = AdaptSettings(per_locale=per_locale, seed=config.seed)
+    settings = AdaptSettings(per_locale=per_locale, seed=seed)
     adaptation = adapt_with_lexicons(
         examples, lexicon, available, targets, settings, skip_invalid=skip_invalid
     )

@@ -173,7 +173,10 @@ def test_adaptation_names_locales_as_the_data_does_and_samples_per_locale(tmp_pa
     with pytest.raises(PolynluError, match=r"no lexicon .* for 'fr'"):
         adapt_with_lexicons(english, tmp_path, ["eng_Latn"], "fr")
     with pytest.raises(PolynluError, match="needs English examples"):
-        adapt([], read_lexicons(tmp_path), ["quy_Latn"])
+        adapt([], {"quy_Latn": read_lexicons(tmp_path)["qu"]})
+    (tmp_path / "en_qu.tsv").write_text(LEXICON + "broken line\n", "utf-8")
+    adaptation = adapt_with_lexicons(english, tmp_path, ["eng_Latn"], "qu", skip_invalid=True)
+    assert [error.line for error in adaptation.skipped] == [11], "reported, not lost"
 
 
 def test_train_with_a_lexicon_then_evaluate_and_serve_intent_only_data(

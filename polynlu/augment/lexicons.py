@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from polynlu.data.example import Example, example_from_spans
@@ -44,8 +45,9 @@ class Lexicon:
     skipped: list[DataError] = field(default_factory=list)
     """Lines left out with ``skip_invalid``, each naming its file and line."""
 
-    @property
+    @cached_property
     def longest(self) -> int:
+        """The most words an entry has (computed once: every translation asks)."""
         return max((len(key) for key in self.entries), default=0)
 
 
@@ -199,7 +201,7 @@ class Adaptation:
     lexicons: dict[str, str]
     """Locale → the lexicon file it came from."""
     skipped: list[DataError] = field(default_factory=list)
-    """Lexicon lines left out (``skip_invalid``)."""
+    """The used lexicons' lines left out (``skip_invalid``)."""
 
 
 def target_locale(code: str, data_locales: Iterable[str]) -> str:
@@ -217,25 +219,17 @@ def target_locale(code: str, data_locales: Iterable[str]) -> str:
 def adapt(
     english: Sequence[Example],
     lexicons: dict[str, Lexicon],
-    locales: Sequence[str],
     settings: AdaptSettings = AdaptSettings(),
 ) -> Adaptation:
-    """Translate ``english`` with each lexicon into its locale, one of ``locales`` (the
-    targets, as ``target_locale`` names them)."""
+    """Translate ``english`` with each lexicon, keyed by the locale its examples get (as
+    ``target_locale`` names it)."""
     if not english:
         raise PolynluError(f"lexicon adaptation needs English examples ({', '.join(ENGLISH)})")
     chosen = list(english)
     if settings.per_locale is not None and settings.per_locale < len(chosen):
         chosen = random.Random(settings.seed).sample(chosen, settings.per_locale)
-    by_locale = {target_locale(code, locales): lexicon for code, lexicon in lexicons.items()}
     result = Adaptation([], {}, {})
-    for locale in locales:
-        lexicon = by_locale.get(locale)
-        if lexicon is None:
-            raise PolynluError(
-                f"no lexicon for {locale}: the lexicons are for "
-                f"{', '.join(sorted(by_locale)) or 'no language'}"
-            )
+    for locale, lexicon in lexicons.items():
         rng = random.Random(f"{settings.seed}:{locale}")
         words = translated = 0
         for example in chosen:
@@ -245,6 +239,7 @@ def adapt(
             translated += translation.translated
         result.coverage[locale] = translated / max(words, 1)
         result.lexicons[locale] = lexicon.source
+        result.skipped += lexicon.skipped
     return result
 
 
@@ -277,9 +272,4 @@ def adapt_with_lexicons(
                 )
             chosen.append(locale)
     english = [example for example in examples if example.locale in ENGLISH]
-    return adapt(
-        english,
-        {by_locale[locale]: lexicons[by_locale[locale]] for locale in chosen},
-        chosen,
-        settings,
-    )
+    return adapt(english, {locale: lexicons[by_locale[locale]] for locale in chosen}, settings)
