@@ -57,6 +57,13 @@ class LanguageIdentifier:
         self._locales = locales
         self._detector: Any = None
 
+    def locale_of(self, language: str) -> str:
+        """The locale to parse ``language`` (``de``) with: the model's own where it was
+        trained on one, else MASSIVE's, else the bare code. For languages told otherwise
+        than from text (spoken language identification)."""
+        language = _FASTTEXT_TO_MASSIVE.get(language, language)
+        return self._locales.get(language, language)
+
     def _load(self) -> Any:
         if self._detector is None:
             try:
@@ -77,4 +84,4 @@ class LanguageIdentifier:
         if best["score"] < self.min_score:
             return None
         language = _FASTTEXT_TO_MASSIVE.get(best["lang"], best["lang"])
-        return DetectedLanguage(language, self._locales.get(language, language), best["score"])
+        return DetectedLanguage(language, self.locale_of(language), best["score"])

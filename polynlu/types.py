@@ -22,6 +22,10 @@ class Slot:
     normalized: str | None = None
     """The canonical value the data's synonyms give ``value`` (``nyc`` → ``New York City``),
     or None where they give none."""
+    resolved: str | None = None
+    """What the value means, where the assistant's resolver can tell (``assistant.resolve``):
+    a moment as ISO 8601 (``2026-11-27T05:00``) for dates and times, a number (``50``) for
+    amounts; None where it cannot, or before resolution."""
 
 
 @dataclass(frozen=True)

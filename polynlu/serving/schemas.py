@@ -150,6 +150,12 @@ class SlotOut(BaseModel):
         default=None,
         description="The canonical value the training data's synonyms give `value`, if any.",
     )
+    resolved: str | None = Field(
+        default=None,
+        description="What the value means, where the assistant resolved it: ISO 8601 for a "
+        "date or time (`2026-11-27T05:00`), a number for an amount (`50`). Set by "
+        "`/v1/assistant`; `/v1/parse` leaves it null.",
+    )
 
 
 class ParseResponse(BaseModel):
