@@ -24,8 +24,8 @@ class Slot:
     or None where they give none."""
     resolved: str | None = None
     """What the value means, where the assistant's resolver can tell (``assistant.resolve``):
-    a moment as ISO 8601 (``2026-11-27T05:00``) for dates and times, a number (``50``) for
-    amounts; None where it cannot, or before resolution."""
+    ISO 8601 for dates (``2026-11-27``) and times (``2026-11-27T05:00``), a number (``50``)
+    for amounts; None where it cannot, or before resolution."""
 
 
 @dataclass(frozen=True)

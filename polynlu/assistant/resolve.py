@@ -91,7 +91,10 @@ class SlotResolver:
         value: str | None = None
         if kind == "datetime":
             moment = self.moment_of(_moment_text(slot, language), language)
-            value = moment.isoformat(timespec="minutes") if moment else None
+            if moment is not None and "time" not in slot.slot.lower():
+                value = moment.date().isoformat()  # a date slot names a day, not a minute
+            else:
+                value = moment.isoformat(timespec="minutes") if moment else None
         elif kind == "number":
             number = self.number_of(slot.value, language)
             value = f"{number:g}" if number is not None else None

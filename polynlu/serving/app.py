@@ -1,8 +1,9 @@
 """The HTTP service: ``create_app(ServeSettings(model=DIR))`` → a FastAPI app that parses.
 
 Routes: ``POST /v1/parse``, ``POST /v1/parse/batch``, ``POST /v1/feedback``,
-``POST /v1/intents/{name}/examples``, ``GET /v1/health``, ``GET /v1/model``, ``GET /metrics``
-(``routes/``). Every refusal is an RFC 9457 problem (``problems``); the
+``POST /v1/intents/{name}/examples``, ``GET /v1/health``, ``GET /v1/model``, ``GET /metrics``,
+``POST /v1/assistant``, ``GET /v1/assistant/state`` and the web page at ``/`` (``routes/``).
+Every refusal is an RFC 9457 problem (``problems``); the
 model is loaded once per worker process into a ``ServiceState`` (``state``).
 """
 
@@ -21,7 +22,15 @@ from polynlu.serving.routes import ROUTERS
 from polynlu.serving.settings import ServeSettings
 from polynlu.serving.state import ServiceState
 
-ROUTES = ("/v1/parse", "/v1/parse/batch", "/v1/feedback", "/v1/health", "/v1/model", "/metrics")
+ROUTES = (
+    "/v1/parse",
+    "/v1/parse/batch",
+    "/v1/feedback",
+    "/v1/health",
+    "/v1/model",
+    "/metrics",
+    "/v1/assistant",
+)
 """Paths with metrics series of their own; anything else shares the label ``other``."""
 
 
@@ -52,7 +61,11 @@ def create_app(settings: ServeSettings) -> FastAPI:
         app.include_router(router)
     add_problem_handlers(app, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
-        RequestBodyGuard, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+        RequestBodyGuard,
+        limit=settings.max_body_bytes,
+        timeout_s=settings.body_timeout_s,
+        # The form around the audio (boundaries, headers, a locale) is small: 64 KiB covers it.
+        uploads={"/v1/assistant": settings.max_audio_bytes + 65_536},
     )
     app.add_middleware(MetricsMiddleware, metrics=service.metrics, routes=ROUTES)
     return app

@@ -68,6 +68,15 @@ def too_large(limit: int) -> JSONResponse:
 
 
 JSON_TYPES = ("application/json", "application/problem+json")
+UPLOAD_TYPES = ("multipart/form-data",)
+
+
+class BodyTooLarge(HTTPException):
+    """A body over the limit of its route (uploads have their own)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413)
+        self.limit = limit
 
 
 class RequestBodyGuard:
@@ -80,10 +89,18 @@ class RequestBodyGuard:
     here is a problem document.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        timeout_s: float,
+        uploads: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.timeout_s = timeout_s
+        self.uploads = uploads or {}
+        """Paths that also take multipart uploads (audio), each with its own size limit."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -91,12 +108,16 @@ class RequestBodyGuard:
             return
         headers = dict(scope["headers"])
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().decode("latin-1")
-        if media_type.lower() not in JSON_TYPES:
-            await unsupported_media_type(media_type)(scope, receive, send)
+        limit = self.limit
+        upload_limit = self.uploads.get(scope["path"])
+        if upload_limit is not None and media_type.lower() in UPLOAD_TYPES:
+            limit = upload_limit
+        elif media_type.lower() not in JSON_TYPES:
+            await unsupported_media_type(media_type, upload_limit is not None)(scope, receive, send)
             return
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            await too_large(self.limit)(scope, receive, send)
+        if length.isdigit() and int(length) > limit:
+            await too_large(limit)(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
@@ -114,21 +135,22 @@ class RequestBodyGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)
-                if received > self.limit:
-                    raise HTTPException(413)  # answered by the app's handler, as a problem
+                if received > limit:
+                    raise BodyTooLarge(limit)  # answered by the app's handler, as a problem
             return message
 
         await self.app(scope, guarded_receive, send)
 
 
-def unsupported_media_type(media_type: str) -> JSONResponse:
+def unsupported_media_type(media_type: str, uploads: bool = False) -> JSONResponse:
     shown = f"'{media_type}'" if media_type else "no content type"
+    wanted = "application/json or multipart/form-data" if uploads else "application/json"
     return problem_response(
         Problem(
             title="Unsupported Media Type",
             status=415,
-            detail=f"the body must be JSON (content-type: application/json), not {shown}",
-            errors=[FieldError(field="content-type", message="must be application/json")],
+            detail=f"the body must be {wanted}, not {shown}",
+            errors=[FieldError(field="content-type", message=f"must be {wanted}")],
         )
     )
 
@@ -172,7 +194,7 @@ def add_problem_handlers(app: FastAPI, *, max_body_bytes: int) -> None:
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 413:
-            return too_large(max_body_bytes)
+            return too_large(error.limit if isinstance(error, BodyTooLarge) else max_body_bytes)
         field = {400: "body", 405: "method", 408: "body"}.get(error.status_code, "path")
         detail = str(error.detail)
         if error.status_code == 405 and error.headers:

@@ -254,3 +254,52 @@ def field_path(location: tuple[str | int, ...] | list[str | int]) -> str:
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+class AssistantTextRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "wake me up at seven tomorrow"}]},
+    )
+
+    text: str = Field(min_length=1, description="A typed request, under the parse rules.")
+    locale: str | None = Field(
+        default=None,
+        pattern=LOCALE_PATTERN,
+        description="The request's locale; null or absent to detect its language.",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def check_text(cls, text: str) -> str:
+        return _check_text(text)
+
+
+class TranscriptOut(BaseModel):
+    text: str
+    language: str = Field(description="The spoken language Whisper heard (`de`).")
+    language_probability: float
+    audio_seconds: float
+
+
+class AssistantResponse(BaseModel):
+    transcript: TranscriptOut | None = Field(description="What was heard; null for text.")
+    locale: str | None = Field(description="The locale the request was understood in.")
+    interpretation: ParseResponse = Field(
+        description="The NLU's answer, with `resolved` slot values (dates, times, numbers)."
+    )
+    skill: str = Field(description="The skill that answered (`alarms`, `not_connected`...).")
+    done: bool = Field(description="Whether the skill did what was asked.")
+    reply_text: str
+    reply_language: str = Field(description="The language `reply_text` is in.")
+    reply_fallback: bool = Field(
+        description="The request's language has no reply templates: the reply is in English."
+    )
+    reply_audio: str | None = Field(
+        description="The reply spoken by espeak-ng: a WAV file, base64-encoded."
+    )
+    reply_voice: str | None = Field(description="The espeak-ng voice that spoke it.")
+    timings_ms: dict[str, float] = Field(
+        description="Per stage: decode, asr, nlu, skill (resolution, skill, reply text), tts, "
+        "total."
+    )

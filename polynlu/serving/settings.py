@@ -48,6 +48,14 @@ class ServeSettings:
     """Keep the requests' text in the log; False keeps only its keyed hash."""
     log_retention_days: float | None = None
     """Delete logged rows older than this (None keeps them)."""
+    assistant: bool = True
+    """Serve the voice assistant: ``POST /v1/assistant``, its state, and the web page at ``/``."""
+    assistant_state: str | None = None
+    """The DuckDB file the assistant's skills keep alarms, lists and lights in (None: memory)."""
+    max_audio_bytes: int = 5_000_000
+    max_audio_seconds: float = 30.0
+    speak: bool = True
+    """Answer with the reply spoken (espeak-ng WAV) as well as written."""
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))

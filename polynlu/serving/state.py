@@ -12,6 +12,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from polynlu.assistant.audio import AudioLimits
+from polynlu.assistant.pipeline import Assistant, AssistantSettings
 from polynlu.learning.log import InteractionLog
 from polynlu.learning.rewrites import REWRITES_FILE, RewriteTable
 from polynlu.models.base import NLUModel, model_size_bytes
@@ -39,6 +41,8 @@ class ServiceState:
     """Where requests and feedback are recorded (``--log``), if anywhere."""
     learning: threading.Lock = field(default_factory=threading.Lock)
     """Held while examples are added: one addition at a time."""
+    assistant: Assistant | None = None
+    """The voice assistant around the same NLU (``--no-assistant``: None)."""
 
     def refresh(self) -> None:
         """Describe the model again after it changed (added intents, a new version)."""
@@ -78,7 +82,23 @@ class ServiceState:
             if settings.log
             else None
         )
-        return cls(settings, nlu, reference, info, metrics, batcher, log=log)
+        assistant = (
+            Assistant(
+                nlu,
+                AssistantSettings(
+                    state=settings.assistant_state or ":memory:",
+                    speak=settings.speak,
+                    threads=settings.threads,
+                    audio_limits=AudioLimits(
+                        max_bytes=settings.max_audio_bytes,
+                        max_seconds=settings.max_audio_seconds,
+                    ),
+                ),
+            )
+            if settings.assistant
+            else None
+        )
+        return cls(settings, nlu, reference, info, metrics, batcher, log=log, assistant=assistant)
 
 
 def describe(folder: Path, model: NLUModel) -> tuple[ModelRef, ModelInfo]:
