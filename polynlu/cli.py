@@ -7,7 +7,8 @@ import logging
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
@@ -43,8 +44,10 @@ from polynlu.training.config import (
 
 if TYPE_CHECKING:
     from polynlu import NLU
+    from polynlu.assistant.pipeline import Turn
     from polynlu.data.example import Example
     from polynlu.models.calibration import Calibration
+    from polynlu.types import Interpretation
 
 app = typer.Typer(
     help="Multilingual intents and slots: one model for 50+ languages.",
@@ -860,11 +863,17 @@ def parse(
         sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
     console.print(f"[dim]{escape(str(model))} ({nlu.model.config().description})", highlight=False)
+    _show_interpretation(result)
+
+
+def _show_interpretation(result: Interpretation) -> None:
+    """The utterance with its slots coloured, the intent, and each slot's value (resolved,
+    where the assistant resolved it)."""
     styles = {
         name: SLOT_STYLES[i % len(SLOT_STYLES)]
         for i, name in enumerate(dict.fromkeys(s.slot for s in result.slots))
     }
-    shown = Text(text)
+    shown = Text(result.text)
     for slot in result.slots:
         shown.stylize(f"bold reverse {styles[slot.slot]}", slot.start, slot.end)
     console.print(shown)
@@ -881,7 +890,8 @@ def parse(
         console.print(
             f"  {escape(slot.slot)} = [{styles[slot.slot]}]{escape(slot.value)}[/] "
             f"\\[{slot.start}:{slot.end}]"
-            + (f" → {escape(slot.normalized)}" if slot.normalized else ""),
+            + (f" → {escape(slot.normalized)}" if slot.normalized else "")
+            + (f" ⇒ {escape(slot.resolved)}" if slot.resolved else ""),
             highlight=False,
         )
     runners_up = [a for a in result.alternatives if a.intent != result.intent][:2]
@@ -907,6 +917,134 @@ def _parse_stream(nlu: NLU, locale: str | None) -> None:
             record = nlu.parse(line.text or "", locale=locale).to_dict()
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+@app.command()
+def transcribe(
+    audio: Annotated[Path, typer.Argument(help="A WAV, WebM or Ogg file of at most 30 s.")],
+    whisper: Annotated[
+        str, typer.Option(help="Whisper size: base ships with polynlu; others download.")
+    ] = "base",
+    language: Annotated[
+        str | None, typer.Option(help="The spoken language (de), else identified from the audio.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Speech to text with Whisper (faster-whisper), and the language spoken."""
+    from polynlu.assistant.asr import SpeechRecognizer
+    from polynlu.assistant.audio import decode
+
+    clip = decode(_read_file(audio))
+    transcript = SpeechRecognizer(whisper).transcribe(clip.samples, language=language)
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(transcript), ensure_ascii=False) + "\n")
+        return
+    console.print(escape(transcript.text), highlight=False)
+    console.print(
+        f"[dim]{transcript.language} ({transcript.language_probability:.2f}) · "
+        f"{transcript.audio_seconds:.1f} s of audio in {transcript.seconds:.2f} s",
+        highlight=False,
+    )
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PolynluError(f"cannot read {path}: {error.strerror}") from error
+
+
+@app.command()
+def assistant(
+    model: Annotated[Path, typer.Argument(help="A saved model folder (the NLU).")],
+    request: Annotated[
+        str | None,
+        typer.Argument(
+            help="A typed request, or a WAV/WebM/Ogg file; none: read requests line by line."
+        ),
+    ] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="The requests' locale (else told from text or speech).")
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="A DuckDB file for alarms, lists and lights (else forgotten on exit)."),
+    ] = None,
+    reply_audio: Annotated[
+        Path | None,
+        typer.Option(help="Write the spoken reply here (WAV; with several requests, the last)."),
+    ] = None,
+    speak: Annotated[bool, typer.Option(help="Speak the replies (espeak-ng).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The voice assistant in the terminal: a typed request or a recording → transcript,
+    interpretation, skill, reply text and reply speech."""
+    from polynlu.assistant import Assistant, AssistantSettings
+
+    if locale is not None and not is_locale(locale):
+        raise PolynluError(f"--locale '{locale}' is not a locale code such as en-US or zh-Hant-TW")
+    helper = Assistant.load(
+        model,
+        AssistantSettings(
+            state=str(state) if state else ":memory:", speak=speak or reply_audio is not None
+        ),
+    )
+    requests = [request] if request is not None else _typed_requests()
+    for line in requests:
+        candidate = Path(line)
+        if candidate.suffix.lower() in (".wav", ".webm", ".ogg") and candidate.is_file():
+            turn = helper.handle_audio(_read_file(candidate), locale)
+        else:
+            problem = text_problem(line)
+            if problem:
+                errors.print(f"[red]the request {problem}", highlight=False)
+                continue
+            turn = helper.handle_text(line, locale)
+        if reply_audio is not None and turn.audio:
+            reply_audio.write_bytes(turn.audio)
+        _show_turn(turn, as_json)
+    helper.close()
+
+
+def _typed_requests() -> Iterator[str]:
+    if sys.stdin.isatty():
+        console.print("[dim]Type a request (or a .wav path); Ctrl-D to stop.")
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def _show_turn(turn: Turn, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "transcript": asdict(turn.transcript) if turn.transcript else None,
+            "interpretation": turn.interpretation.to_dict(),
+            "skill": turn.skill,
+            "done": turn.done,
+            "reply_text": turn.reply.text,
+            "reply_language": turn.reply.language,
+            "reply_fallback": turn.reply.fallback,
+            "reply_voice": turn.voice,
+            "timings_ms": turn.timings_ms,
+        }
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    if turn.transcript is not None:
+        console.print(
+            f"[dim]heard ({turn.transcript.language}, "
+            f"{turn.transcript.language_probability:.2f}):[/] {escape(turn.transcript.text)}",
+            highlight=False,
+        )
+    _show_interpretation(turn.interpretation)
+    note = " [dim](English: no replies in this language yet)[/]" if turn.reply.fallback else ""
+    console.print(
+        f"[bold]{escape(turn.skill)}[/] → {escape(turn.reply.text)}{note}", highlight=False
+    )
+    console.print(
+        "[dim]" + " · ".join(f"{stage} {ms:.0f} ms" for stage, ms in turn.timings_ms.items()),
+        highlight=False,
+    )
 
 
 @app.command()
@@ -1010,6 +1148,32 @@ def serve(
         float | None,
         typer.Option(min=0.0, help="Delete logged rows older than this many days."),
     ] = None,
+    assistant: Annotated[
+        bool,
+        typer.Option(help="Serve the voice assistant: POST /v1/assistant and the page at /."),
+    ] = True,
+    assistant_state: Annotated[
+        Path | None,
+        typer.Option(
+            help="A DuckDB file for the assistant's alarms, lists and lights (one "
+            "worker only; else kept in memory)."
+        ),
+    ] = None,
+    max_audio_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1024, help=f"Largest audio upload [default: {ServeSettings.max_audio_bytes}]."
+        ),
+    ] = None,
+    max_audio_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=1.0,
+            max=30.0,
+            help=f"Longest audio request [default: {ServeSettings.max_audio_seconds}].",
+        ),
+    ] = None,
+    speak: Annotated[bool, typer.Option(help="Answer assistant requests with speech too.")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch, /v1/feedback,
@@ -1025,6 +1189,10 @@ def serve(
         )
     if log is not None and workers > 1:
         raise PolynluError("--log needs --workers 1: a DuckDB file takes one writing process")
+    if assistant_state is not None and workers > 1:
+        raise PolynluError(
+            "--assistant-state needs --workers 1: a DuckDB file takes one writing process"
+        )
     settings = with_options(
         ServeSettings(model=str(model.resolve())),
         max_text_chars=max_text_chars,
@@ -1041,6 +1209,11 @@ def serve(
         log=str(log.resolve()) if log is not None else None,
         log_text=log_text,
         log_retention_days=log_retention_days,
+        assistant=assistant,
+        assistant_state=str(assistant_state.resolve()) if assistant_state else None,
+        max_audio_bytes=max_audio_bytes,
+        max_audio_seconds=max_audio_seconds,
+        speak=speak,
         # Workers × threads beyond the cores only adds contention.
         threads=threads or max(1, _usable_cores() // workers),
     )
