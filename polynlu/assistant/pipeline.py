@@ -144,9 +144,7 @@ class Assistant:
             interpretation = replace(interpretation, locale_source=source)
         timings["nlu"] = _ms(time.perf_counter() - mark)
         mark = time.perf_counter()
-        interpretation = self.resolver.resolve(interpretation)
-        skill_name, answer = self._run_skill(interpretation)
-        reply = render(answer, interpretation.locale)
+        interpretation, skill_name, answer, reply = self.respond(interpretation)
         timings["skill"] = _ms(time.perf_counter() - mark)
         audio = voice = None
         if self.settings.speak:
@@ -161,6 +159,15 @@ class Assistant:
         return Turn(
             transcript, interpretation, skill_name, reply, answer.done, audio, voice, timings
         )
+
+    def respond(
+        self, interpretation: Interpretation
+    ) -> tuple[Interpretation, str, SkillReply, Reply]:
+        """What the assistant does with a meaning, however it was reached: the slots
+        resolved, the skill that served it, its reply, and the reply worded."""
+        interpretation = self.resolver.resolve(interpretation)
+        skill_name, answer = self._run_skill(interpretation)
+        return interpretation, skill_name, answer, render(answer, interpretation.locale)
 
     def _run_skill(self, interpretation: Interpretation) -> tuple[str, SkillReply]:
         if interpretation.out_of_scope or not interpretation.intent:
