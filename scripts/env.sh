@@ -20,3 +20,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   echo "$wanted" > "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
+
+# The assistant's tests speak with espeak-ng and open the web page in Chromium: Debian
+# packages, which pip cannot install.
+if [ "$EXTRAS" = "dev" ] && { ! command -v espeak-ng >/dev/null || ! command -v chromium >/dev/null; }; then
+  echo "Installing espeak-ng and chromium (Debian packages)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q espeak-ng chromium >/dev/null
+fi
