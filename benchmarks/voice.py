@@ -118,7 +118,10 @@ def main() -> None:
             "intent_acc_speech": round(100 * intent_speech / n, 1),
             "exact_match_text": round(100 * exact_text / n, 1),
             "exact_match_speech": round(100 * exact_speech / n, 1),
-            "examples": [{"text": r, "heard": h} for r, h in list(zip(references, hypotheses))[:3]],
+            "examples": [
+                {"text": r, "heard": h}
+                for r, h in list(zip(references, hypotheses, strict=True))[:3]
+            ],
         }
 
     table = Table(title=f"Voice: {args.model.name}, Whisper base int8, espeak-ng, MASSIVE dev")
