@@ -3,11 +3,13 @@ a live server in a thread. Fixtures that use these live in conftest.py."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import threading
 import time
+import wave
 from pathlib import Path
 
 import uvicorn
@@ -85,3 +87,20 @@ class LiveServer:
 def fit_baseline(examples: list, config: BaselineConfig) -> BaselineModel:  # type: ignore[type-arg]
     """A baseline fitted in memory (not saved)."""
     return BaselineTrainer(config, Path("unused"), show_progress=False).fit_examples(examples)
+
+
+def spoken_wav(text: str, locale: str, pad_s: float = 0.0) -> bytes:
+    """``text`` spoken by espeak-ng, as WAV, with ``pad_s`` seconds of silence after it (a
+    clip over a length limit; Chromium's fake microphone, which loops its file)."""
+    from polynlu.assistant.tts import speak
+
+    audio, _ = speak(text, locale)
+    if not pad_s:
+        return audio
+    with wave.open(io.BytesIO(audio)) as source:
+        params, frames = source.getparams(), source.readframes(source.getnframes())
+    out = io.BytesIO()
+    with wave.open(out, "wb") as target:
+        target.setparams(params)
+        target.writeframes(frames + b"\0" * int(params.framerate * pad_s) * params.sampwidth)
+    return out.getvalue()

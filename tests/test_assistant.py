@@ -5,16 +5,14 @@ route and its audio limits."""
 from __future__ import annotations
 
 import base64
-import io
 import subprocess
-import wave
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from support import LiveServer
+from support import LiveServer, spoken_wav
 
 from polynlu.assistant import Assistant, AssistantSettings
 from polynlu.assistant.audio import AudioError, AudioLimits, decode
@@ -192,19 +190,6 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     again.close()
 
 
-def _wav(text: str, locale: str, tmp_path: Path, pad_s: float = 0.0) -> bytes:
-    audio, _ = speak(text, locale)
-    if not pad_s:
-        return audio
-    with wave.open(io.BytesIO(audio)) as source:
-        params, frames = source.getparams(), source.readframes(source.getnframes())
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setparams(params)
-        target.writeframes(frames + b"\0" * int(params.framerate * pad_s) * params.sampwidth)
-    return out.getvalue()
-
-
 def test_replies_are_spoken_and_audio_limits_are_named(tmp_path: Path) -> None:
     audio, voice = speak("Alarm set for seven.", "en-US")
     assert audio[:4] == b"RIFF" and voice == "en-us"
@@ -237,46 +222,40 @@ def whisper_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("whisper-cache")
 
 
+@pytest.fixture
+def shared_cache(whisper_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's polynlu cache is the module's, where Whisper base is joined already."""
+    return whisper_cache
+
+
 @pytest.mark.slow
 def test_speech_in_speech_out_with_whisper_base(
     tiny_joint: tuple[JointModel, Path],
     tmp_path: Path,
-    whisper_cache: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    shared_cache: Path,
 ) -> None:
-    monkeypatch.setenv("POLYNLU_CACHE", str(whisper_cache))
     helper = Assistant(NLU.load(tiny_joint[1]), AssistantSettings(), now=lambda: NOW)
-    turn = helper.handle_audio(_wav("wake me up at seven am tomorrow", "en-US", tmp_path))
+    turn = helper.handle_audio(spoken_wav("wake me up at seven am tomorrow", "en-US"))
     assert turn.transcript is not None
     assert turn.transcript.language == "en" and turn.locale == "en-US"
     assert "wake me up" in turn.transcript.text.lower()
     assert turn.interpretation.locale_source == "detected"
     assert turn.audio is not None and turn.audio[:4] == b"RIFF"
     assert {"decode", "asr", "nlu", "skill", "tts", "total"} <= set(turn.timings_ms)
-    transcribed = subprocess.run(
-        ["polynlu", "transcribe", "--json", str(_write(tmp_path, turn.audio))],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**__import__("os").environ, "POLYNLU_CACHE": str(whisper_cache)},
+    reply = tmp_path / "reply.wav"
+    reply.write_bytes(turn.audio)
+    transcribed = subprocess.run(  # the process inherits POLYNLU_CACHE: the joined model
+        ["polynlu", "transcribe", "--json", str(reply)], capture_output=True, text=True, check=True
     )
     assert '"language": "en"' in transcribed.stdout
-
-
-def _write(tmp_path: Path, data: bytes) -> Path:
-    path = tmp_path / "reply.wav"
-    path.write_bytes(data)
-    return path
 
 
 @pytest.mark.slow
 def test_http_assistant_takes_text_and_audio_and_refuses_bad_audio(
     tiny_joint: tuple[JointModel, Path],
     tmp_path: Path,
-    whisper_cache: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    shared_cache: Path,
 ) -> None:
-    monkeypatch.setenv("POLYNLU_CACHE", str(whisper_cache))
     settings = ServeSettings(
         model=str(tiny_joint[1]), max_audio_bytes=1_000_000, max_audio_seconds=10
     )
@@ -290,7 +269,7 @@ def test_http_assistant_takes_text_and_audio_and_refuses_bad_audio(
         assert base64.b64decode(body["reply_audio"])[:4] == b"RIFF"
         assert body["interpretation"]["model"]["name"] == "tiny-joint"
 
-        spoken = _wav("turn off the lights", "en-US", tmp_path)
+        spoken = spoken_wav("turn off the lights", "en-US")
         heard = client.post("/v1/assistant", files={"audio": ("a.wav", spoken, "audio/wav")})
         assert heard.status_code == 200, heard.text
         assert "lights" in heard.json()["transcript"]["text"].lower()
@@ -303,13 +282,17 @@ def test_http_assistant_takes_text_and_audio_and_refuses_bad_audio(
             "format": client.post("/v1/assistant", files={"audio": ("a.mp3", b"ID3 x", "a/b")}),
             "length": client.post(
                 "/v1/assistant",
-                files={"audio": ("a.wav", _wav("one", "en-US", tmp_path, pad_s=11), "a/b")},
+                files={"audio": ("a.wav", spoken_wav("one", "en-US", pad_s=11), "a/b")},
             ),
             "size": client.post(
                 "/v1/assistant", files={"audio": ("a.wav", b"RIFF" + b"\0" * 1_100_000, "a/b")}
             ),
             "empty form": client.post("/v1/assistant", files={"locale": (None, "en-US")}),
             "bad locale": client.post("/v1/assistant", json={"text": "hi", "locale": "english"}),
+            "bad form locale": client.post(
+                "/v1/assistant",
+                files={"audio": ("a.wav", spoken, "a/b"), "locale": (None, "english")},
+            ),
             "media type": client.post(
                 "/v1/assistant", content=b"hi", headers={"content-type": "text/plain"}
             ),
@@ -321,6 +304,7 @@ def test_http_assistant_takes_text_and_audio_and_refuses_bad_audio(
             "size": 413,
             "empty form": 422,
             "bad locale": 422,
+            "bad form locale": 422,
             "media type": 415,
         }
         for response in refusals.values():

@@ -4,32 +4,17 @@ transcript, its slots marked, the reply, and the skills' state."""
 
 from __future__ import annotations
 
-import io
 import shutil
-import wave
 from pathlib import Path
 
 import pytest
-from support import LiveServer
+from support import LiveServer, spoken_wav
 
-from polynlu.assistant.tts import speak
 from polynlu.models.joint import JointModel
 from polynlu.serving import ServeSettings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
-
-
-def _padded(text: str, seconds: float) -> bytes:
-    """espeak-ng's WAV with silence after it: the fake microphone loops its file."""
-    audio, _ = speak(text, "en-US")
-    with wave.open(io.BytesIO(audio)) as source:
-        params, frames = source.getparams(), source.readframes(source.getnframes())
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setparams(params)
-        target.writeframes(frames + b"\0" * int(params.framerate * seconds) * params.sampwidth)
-    return out.getvalue()
 
 
 def test_page_answers_typed_and_spoken_requests(
@@ -42,7 +27,7 @@ def test_page_answers_typed_and_spoken_requests(
 
     monkeypatch.setenv("POLYNLU_CACHE", str(tmp_path_factory.getbasetemp() / "page-cache"))
     microphone = tmp_path / "request.wav"
-    microphone.write_bytes(_padded("turn off the lights", 4.0))
+    microphone.write_bytes(spoken_wav("turn off the lights", "en-US", pad_s=4.0))
     settings = ServeSettings(model=str(tiny_joint[1]))
     with LiveServer(settings) as live, sync_playwright() as playwright:
         browser = playwright.chromium.launch(

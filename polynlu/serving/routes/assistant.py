@@ -18,7 +18,12 @@ from starlette.datastructures import UploadFile
 
 from polynlu.assistant.audio import AudioError
 from polynlu.assistant.pipeline import Assistant, Turn
-from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError, check_text_lengths
+from polynlu.serving.problems import (
+    LOCALE_MESSAGE,
+    PROBLEM_RESPONSES,
+    ProblemError,
+    check_text_lengths,
+)
 from polynlu.serving.routes.parse import to_response
 from polynlu.serving.schemas import (
     AssistantResponse,
@@ -27,6 +32,7 @@ from polynlu.serving.schemas import (
     TranscriptOut,
 )
 from polynlu.serving.state import Service, ServiceState
+from polynlu.text.validation import is_locale
 
 router = APIRouter(tags=["assistant"])
 
@@ -119,10 +125,17 @@ async def assistant(request: Request, service: Service) -> AssistantResponse:
 
 
 def _form_locale(locale: object) -> str | None:
+    """The form's locale, checked as the JSON body's is (a 422 naming the field)."""
     if locale in (None, ""):
         return None
-    checked = AssistantTextRequest.model_validate({"text": "x", "locale": locale})
-    return checked.locale
+    if not isinstance(locale, str) or not is_locale(locale):
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"locale: {LOCALE_MESSAGE}",
+            [FieldError(field="locale", message=LOCALE_MESSAGE)],
+        )
+    return locale
 
 
 async def _run(handler: Any, *arguments: Any) -> Turn:
