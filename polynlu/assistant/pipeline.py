@@ -79,11 +79,11 @@ class Assistant:
         self.now = now
         self.resolver = SlotResolver(now)
         self.state = AssistantState(self.settings.state)
-        builtin = [SKILLS.get(name)() for name in SKILLS.names() if name != "not_connected"]
+        # Yours first, then the built-ins in registration order, the not-connected answer last.
+        builtin = sorted(SKILLS.names(), key=lambda name: name == "not_connected")
         self.skills: list[tuple[str, Skill]] = [
             *((type(s).__name__.lower(), s) for s in skills),
-            *zip([n for n in SKILLS.names() if n != "not_connected"], builtin, strict=True),
-            ("not_connected", SKILLS.get("not_connected")()),
+            *((name, SKILLS.get(name)()) for name in builtin),
         ]
         self._identifier = nlu.identifier or LanguageIdentifier(nlu.model.train_locales)
         self._recognizer: SpeechRecognizer | None = None

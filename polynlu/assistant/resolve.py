@@ -29,10 +29,10 @@ and ``time_zone`` are names, not moments, and stay unresolved."""
 _NOT_MOMENTS = ("timeofday", "time_zone")
 
 _HOUR_WORDS = r"uhr|heures?|h|時|点|시|horas?|ore|uur"
-_CLOCK_PATTERNS = (
-    (re.compile(r"\b(\d{1,2}) (\d{2})\b(?=\s*(?:am|pm|a\.m\.|p\.m\.)?)", re.I), r"\1:\2"),
-    (re.compile(rf"(\d{{1,2}})\s*(?:{_HOUR_WORDS})(?:\s*(\d{{2}}))?(?!\w)", re.I), None),
-)
+_HOUR_AND_MINUTES = re.compile(r"\b(\d{1,2}) (\d{2})\b")
+""""7 30 pm" (number words turned to digits) → "7:30 pm"."""
+_HOUR_WORD = re.compile(rf"(\d{{1,2}})\s*(?:{_HOUR_WORDS})(?:\s*(\d{{2}}))?(?!\w)", re.I)
+""""7 Uhr", "7 h 30" → "7:00", "7:30"."""
 _BASE_SHIFT = timedelta(hours=7, minutes=13, seconds=17)
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 
@@ -60,6 +60,15 @@ def _moment_text(slot: Slot, language: str) -> str:
     if "time" in slot.slot.lower() and re.fullmatch(r"\d{1,2}", text):
         return f"{text}:00"
     return text
+
+
+def _moment_parts(interpretation: Interpretation) -> tuple[str, list[str]]:
+    """The utterance's language and the texts of its date and time slots, in order."""
+    language = language_of(interpretation.locale or "en-US")
+    parts = [
+        _moment_text(s, language) for s in interpretation.slots if slot_kind(s.slot) == "datetime"
+    ]
+    return language, parts
 
 
 def slot_kind(slot_type: str) -> str | None:
@@ -107,8 +116,8 @@ class SlotResolver:
         import dateparser
 
         text = digits_for_words(text, language)
-        text = _CLOCK_PATTERNS[0][0].sub(r"\1:\2", text)
-        text = _CLOCK_PATTERNS[1][0].sub(_clock, text)
+        text = _HOUR_AND_MINUTES.sub(r"\1:\2", text)
+        text = _HOUR_WORD.sub(_clock, text)
         settings: Any = {"RELATIVE_BASE": base or self.now(), "PREFER_DATES_FROM": "future"}
         try:
             result: datetime | None = dateparser.parse(
@@ -121,12 +130,7 @@ class SlotResolver:
     def when(self, interpretation: Interpretation) -> datetime | None:
         """The one moment all of an utterance's date and time slots name together
         ("five am" + "this friday"), for the skills that set things for a moment."""
-        language = language_of(interpretation.locale or "en-US")
-        parts = [
-            _moment_text(s, language)
-            for s in interpretation.slots
-            if slot_kind(s.slot) == "datetime"
-        ]
+        language, parts = _moment_parts(interpretation)
         if not parts:
             return None
         return self.moment_of(" ".join(parts), language) or next(
@@ -138,12 +142,7 @@ class SlotResolver:
         ten minutes", "forty minutes from now"): a timer's, not an alarm's. Told apart in any
         language dateparser reads by counting from two moments: a span moves with its base,
         a clock time ("five am") does not."""
-        language = language_of(interpretation.locale or "en-US")
-        parts = [
-            _moment_text(s, language)
-            for s in interpretation.slots
-            if slot_kind(s.slot) == "datetime"
-        ]
+        language, parts = _moment_parts(interpretation)
         if not parts:
             return None
         text = " ".join(parts)
