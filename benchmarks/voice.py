@@ -1,10 +1,12 @@
 """The voice assistant on MASSIVE dev: utterances spoken by espeak-ng, through Whisper base and
 the NLU, next to the same utterances as text.
 
-For each locale: word error rate of the transcripts (jiwer; CER for Chinese and Japanese),
-intent accuracy and exact match (intent and the set of slot type/value pairs, lowercased) on
-transcripts and on text, and per-stage latency (decode, ASR, NLU, skill, TTS, total) p50/p95
-on this machine, with Whisper's real-time factor.
+For each locale: how often Whisper names the spoken language, word error rate of the
+transcripts (jiwer; CER for Chinese and Japanese), intent accuracy and exact match (intent and
+the set of slot type/value pairs, lowercased) on transcripts and on text; each clip is heard
+twice, with the language identified (the default, timed) and with it given (as a device that
+knows its user's language sends it). Per-stage latency (decode, ASR, NLU, skill, TTS, total)
+p50/p95 on this machine, with Whisper's real-time factor, comes from the first.
 
     python benchmarks/voice.py --model MODEL [--per-locale 25]
 
@@ -28,11 +30,14 @@ from rich.progress import track
 from rich.table import Table
 
 from polynlu.assistant import Assistant, AssistantSettings
+from polynlu.assistant.asr import MAX_TOKENS_PER_SECOND
 from polynlu.assistant.tts import speak, voice_for
+from polynlu.types import Interpretation
 
 SHARED = ROOT.parent / "shared" / "data"
 LOCALES = ("en-US", "de-DE", "fr-FR", "es-ES", "ru-RU", "hi-IN", "ja-JP", "zh-CN")
 CHARACTER_LOCALES = ("ja-JP", "zh-CN")
+STRIP = " .?!。？"  # sentence punctuation Whisper adds and MASSIVE's text lacks
 SLOT_MARK = re.compile(r"\[(\w+) : ([^\]]+)\]")
 console = Console()
 
@@ -51,6 +56,12 @@ def dev_rows(tarball: Path, locales: list[str]) -> dict[str, list[dict[str, Any]
 def gold_slots(annotated: str) -> set[tuple[str, str]]:
     """MASSIVE's ``[slot : value]`` marks as (slot, value) pairs, lowercased."""
     return {(slot, value.strip().lower()) for slot, value in SLOT_MARK.findall(annotated)}
+
+
+def exact(interpretation: Interpretation, intent: str, gold: set[tuple[str, str]]) -> bool:
+    """The intent and the set of (slot, value) pairs, values lowercased."""
+    found = {(slot.slot, slot.value.lower()) for slot in interpretation.slots}
+    return interpretation.intent == intent and found == gold
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -81,43 +92,48 @@ def main() -> None:
     for locale in locales:
         sample = random.Random(args.seed).sample(rows[locale], args.per_locale)
         voice = voice_for(locale)
-        references, hypotheses = [], []
+        references, hypotheses, hypotheses_given = [], [], []
         intent_text = intent_speech = exact_text = exact_speech = 0
+        identified = intent_given = exact_given = 0
         for row in track(sample, description=f"{locale} ({voice})", console=console):
             gold = gold_slots(row["annot_utt"])
             typed = assistant.nlu.parse(row["utt"], locale)
             audio, _ = speak(row["utt"], locale)
             turn = assistant.handle_audio(audio)
-            heard = turn.interpretation
-            assert turn.transcript is not None
+            # The same clip with the language given, as a device that knows its user's
+            # language would send it: separates misidentified languages from misheard words.
+            given = assistant.handle_audio(audio, locale)
+            assert turn.transcript is not None and given.transcript is not None
             references.append(row["utt"].lower())
-            hypotheses.append(turn.transcript.text.lower().strip(" .?!。？"))
+            hypotheses.append(turn.transcript.text.lower().strip(STRIP))
+            hypotheses_given.append(given.transcript.text.lower().strip(STRIP))
+            identified += turn.locale == locale
             intent_text += typed.intent == row["intent"]
-            intent_speech += heard.intent == row["intent"]
-            exact_text += (
-                typed.intent == row["intent"]
-                and {(s.slot, s.value.lower()) for s in typed.slots} == gold
-            )
-            exact_speech += (
-                heard.intent == row["intent"]
-                and {(s.slot, s.value.lower()) for s in heard.slots} == gold
-            )
+            intent_speech += turn.interpretation.intent == row["intent"]
+            intent_given += given.interpretation.intent == row["intent"]
+            exact_text += exact(typed, row["intent"], gold)
+            exact_speech += exact(turn.interpretation, row["intent"], gold)
+            exact_given += exact(given.interpretation, row["intent"], gold)
             for stage, ms in turn.timings_ms.items():
                 stages.setdefault(stage, []).append(ms)
             rtf.append(turn.timings_ms["asr"] / 1000 / turn.transcript.audio_seconds)
             if 2.0 <= turn.transcript.audio_seconds <= 4.0:
                 short_totals.append(turn.timings_ms["total"])
         n = len(sample)
-        error = (jiwer.cer if locale in CHARACTER_LOCALES else jiwer.wer)(references, hypotheses)
+        error = jiwer.cer if locale in CHARACTER_LOCALES else jiwer.wer
         per_locale[locale] = {
             "voice": voice,
             "n": n,
-            "error_rate": round(100 * error, 1),
             "error_measure": "CER" if locale in CHARACTER_LOCALES else "WER",
+            "error_rate": round(100 * error(references, hypotheses), 1),
+            "error_rate_language_given": round(100 * error(references, hypotheses_given), 1),
+            "language_identified": round(100 * identified / n, 1),
             "intent_acc_text": round(100 * intent_text / n, 1),
             "intent_acc_speech": round(100 * intent_speech / n, 1),
+            "intent_acc_speech_language_given": round(100 * intent_given / n, 1),
             "exact_match_text": round(100 * exact_text / n, 1),
             "exact_match_speech": round(100 * exact_speech / n, 1),
+            "exact_match_speech_language_given": round(100 * exact_given / n, 1),
             "examples": [
                 {"text": r, "heard": h}
                 for r, h in list(zip(references, hypotheses, strict=True))[:3]
@@ -129,12 +145,16 @@ def main() -> None:
         "locale",
         "voice",
         "n",
+        "language found",
         "WER/CER",
+        "given",
         "intent text",
         "intent speech",
         "Δ",
+        "given",
         "EM text",
         "EM speech",
+        "given",
     ):
         table.add_column(column, justify="right")
     for locale, r in per_locale.items():
@@ -142,12 +162,16 @@ def main() -> None:
             locale,
             r["voice"],
             str(r["n"]),
+            f"{r['language_identified']}",
             f"{r['error_rate']} {r['error_measure']}",
+            f"{r['error_rate_language_given']}",
             f"{r['intent_acc_text']}",
             f"{r['intent_acc_speech']}",
             f"{r['intent_acc_speech'] - r['intent_acc_text']:+.1f}",
+            f"{r['intent_acc_speech_language_given']}",
             f"{r['exact_match_text']}",
             f"{r['exact_match_speech']}",
+            f"{r['exact_match_speech_language_given']}",
         )
     console.print(table)
     latency = {
@@ -179,8 +203,9 @@ def main() -> None:
             ),
             "model": str(args.model.name),
             "model_description": assistant.nlu.model.config().description,
-            "asr": "Whisper base (CTranslate2 int8, greedy, one encoder pass), languages limited "
-            "to the model's training locales",
+            "asr": "Whisper base (CTranslate2 int8, greedy, one encoder pass, at most "
+            f"{MAX_TOKENS_PER_SECOND} tokens a second of audio), languages limited to the "
+            "model's training locales",
             "tts": "espeak-ng",
             "per_locale": per_locale,
             "latency_ms": latency,
@@ -195,6 +220,12 @@ def main() -> None:
                 ),
                 "speech": round(
                     statistics.mean(r["intent_acc_speech"] for r in per_locale.values()), 1
+                ),
+                "speech_language_given": round(
+                    statistics.mean(
+                        r["intent_acc_speech_language_given"] for r in per_locale.values()
+                    ),
+                    1,
                 ),
             },
         },
