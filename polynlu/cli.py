@@ -1025,6 +1025,7 @@ def _show_turn(turn: Turn, as_json: bool) -> None:
             "reply_language": turn.reply.language,
             "reply_fallback": turn.reply.fallback,
             "reply_voice": turn.voice,
+            "reply_silent": turn.silent,
             "timings_ms": turn.timings_ms,
         }
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -1041,6 +1042,8 @@ def _show_turn(turn: Turn, as_json: bool) -> None:
     console.print(
         f"[bold]{escape(turn.skill)}[/] → {escape(turn.reply.text)}{note}", highlight=False
     )
+    if turn.silent:
+        console.print(f"[yellow]not spoken: {escape(turn.silent)}", highlight=False)
     console.print(
         "[dim]" + " · ".join(f"{stage} {ms:.0f} ms" for stage, ms in turn.timings_ms.items()),
         highlight=False,

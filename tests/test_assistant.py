@@ -20,7 +20,7 @@ from polynlu.assistant.replies import reply_languages
 from polynlu.assistant.resolve import SlotResolver
 from polynlu.assistant.skills import SKILLS, Skill, SkillReply, SkillRequest
 from polynlu.assistant.state import AssistantState
-from polynlu.assistant.tts import speak, voice_for
+from polynlu.assistant.tts import SpeechError, speak, voice_for, why_silent
 from polynlu.models.joint import JointModel
 from polynlu.nlu import NLU
 from polynlu.serving import ServeSettings
@@ -193,8 +193,14 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
 def test_replies_are_spoken_and_audio_limits_are_named(tmp_path: Path) -> None:
     audio, voice = speak("Alarm set for seven.", "en-US")
     assert audio[:4] == b"RIFF" and voice == "en-us"
-    assert voice_for("de-DE") == "de" and voice_for("zh-CN") == "cmn"
-    assert voice_for("pt-BR") == "pt-br"
+    assert voice_for("de-DE") == "de" and voice_for("pt-BR") == "pt-br"
+    # Japanese and Chinese voices exist but cannot read kanji/hanzi; Khmer has none: no
+    # English voice reads those texts instead.
+    assert voice_for("ja-JP") is None and "kanji" in str(why_silent("ja-JP"))
+    assert voice_for("km-KH") is None and why_silent("km-KH") == "espeak-ng has no voice for km-KH"
+    assert why_silent("en-US") is None
+    with pytest.raises(SpeechError, match=r"cannot speak zh-CN text: .*pinyin"):
+        speak("今天天气怎么样", "zh-CN")
     clip = decode(audio)
     assert clip.format == "wav" and 0.5 < clip.seconds < 5
     with pytest.raises(AudioError, match="the limit is 1,000") as large:
@@ -268,6 +274,13 @@ def test_http_assistant_takes_text_and_audio_and_refuses_bad_audio(
         assert body["transcript"] is None and body["reply_text"]
         assert base64.b64decode(body["reply_audio"])[:4] == b"RIFF"
         assert body["interpretation"]["model"]["name"] == "tiny-joint"
+        assert body["reply_silent"] is None
+
+        japanese = {"text": "七時に起こして", "locale": "ja-JP"}
+        unspeakable = client.post("/v1/assistant", json=japanese)
+        assert unspeakable.status_code == 200, unspeakable.text
+        assert unspeakable.json()["reply_audio"] is None
+        assert "kanji" in unspeakable.json()["reply_silent"]
 
         spoken = spoken_wav("turn off the lights", "en-US")
         heard = client.post("/v1/assistant", files={"audio": ("a.wav", spoken, "audio/wav")})

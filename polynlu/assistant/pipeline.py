@@ -54,6 +54,8 @@ class Turn:
     audio: bytes | None
     """The reply spoken, as WAV; None unless speaking."""
     voice: str | None
+    silent: str | None
+    """Why a reply that should have been spoken was not (no voice reads its language)."""
     timings_ms: dict[str, float]
     """Per stage: ``decode``, ``asr``, ``nlu``, ``skill`` (resolution, skill and reply
     text), ``tts``, and ``total``."""
@@ -146,18 +148,27 @@ class Assistant:
         mark = time.perf_counter()
         interpretation, skill_name, answer, reply = self.respond(interpretation)
         timings["skill"] = _ms(time.perf_counter() - mark)
-        audio = voice = None
+        audio = voice = silent = None
         if self.settings.speak:
-            from polynlu.assistant.tts import speak
+            from polynlu.assistant.tts import speak, why_silent
 
             mark = time.perf_counter()
-            audio, voice = speak(
-                reply.text, reply.language if reply.fallback else interpretation.locale
-            )
+            spoken_in = reply.language if reply.fallback else interpretation.locale
+            silent = why_silent(spoken_in)
+            if silent is None:
+                audio, voice = speak(reply.text, spoken_in)
             timings["tts"] = _ms(time.perf_counter() - mark)
         timings["total"] = _ms(time.perf_counter() - started)
         return Turn(
-            transcript, interpretation, skill_name, reply, answer.done, audio, voice, timings
+            transcript,
+            interpretation,
+            skill_name,
+            reply,
+            answer.done,
+            audio,
+            voice,
+            silent,
+            timings,
         )
 
     def respond(

@@ -299,6 +299,11 @@ class AssistantResponse(BaseModel):
         description="The reply spoken by espeak-ng: a WAV file, base64-encoded."
     )
     reply_voice: str | None = Field(description="The espeak-ng voice that spoke it.")
+    reply_silent: str | None = Field(
+        default=None,
+        description="Why the reply has no audio although speech is on (no espeak-ng voice "
+        "reads its language, as for Japanese and Chinese).",
+    )
     timings_ms: dict[str, float] = Field(
         description="Per stage: decode, asr, nlu, skill (resolution, skill, reply text), tts, "
         "total."

@@ -172,6 +172,7 @@ def _response(turn: Turn, service: ServiceState) -> AssistantResponse:
         reply_fallback=turn.reply.fallback,
         reply_audio=base64.b64encode(turn.audio).decode("ascii") if turn.audio else None,
         reply_voice=turn.voice,
+        reply_silent=turn.silent,
         timings_ms=turn.timings_ms,
     )
 

@@ -39,7 +39,10 @@ function show(answer) {
   if (answer.reply_audio) {
     $("reply-audio").src = `data:audio/wav;base64,${answer.reply_audio}`;
     $("reply-audio").play().catch(() => {});  // autoplay may be refused; the controls stay
+  } else {
+    $("reply-audio").removeAttribute("src");
   }
+  $("silent").textContent = answer.reply_silent ? `Not spoken: ${answer.reply_silent}` : "";
   $("timings").textContent = Object.entries(answer.timings_ms).map(([k, v]) => `${k} ${v} ms`).join(" · ");
   document.body.dataset.turns = String(Number(document.body.dataset.turns || 0) + 1);
 }
