@@ -29,7 +29,7 @@ from polynlu.models.export import EXPORT_FORMATS, ONNX_QUANTIZATIONS
 from polynlu.options import with_options
 from polynlu.serving.settings import ServeSettings
 from polynlu.text.segmentation import Segmentation
-from polynlu.text.validation import is_locale, text_problem
+from polynlu.text.validation import LOCALE_MESSAGE, is_locale, text_problem
 from polynlu.training.base import TRAINERS
 from polynlu.training.config import (
     FEW_SHOT_EXAMPLES_PER_INTENT,
@@ -849,7 +849,7 @@ def parse(
     from polynlu import NLU
 
     if locale is not None and not is_locale(locale):
-        raise PolynluError(f"--locale '{locale}' is not a locale code such as en-US or zh-Hant-TW")
+        raise PolynluError(f"--locale '{locale}' {LOCALE_MESSAGE}")
     if text != "-":
         problem = text_problem(text)
         if problem:
@@ -982,7 +982,7 @@ def assistant(
     from polynlu.assistant import Assistant, AssistantSettings
 
     if locale is not None and not is_locale(locale):
-        raise PolynluError(f"--locale '{locale}' is not a locale code such as en-US or zh-Hant-TW")
+        raise PolynluError(f"--locale '{locale}' {LOCALE_MESSAGE}")
     helper = Assistant.load(
         model,
         AssistantSettings(
@@ -1296,13 +1296,32 @@ def learn(
 
 @app.command()
 def project(
-    data: DataOption,
     output: Annotated[Path, typer.Option(help="A new folder for the MASSIVE-format files.")],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="MASSIVE (a tarball, a folder, or 'massive'), parallel by id: the source "
+            "locale's labels go onto the other locales' utterances.",
+        ),
+    ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own translations instead of --data: a TSV file with the header "
+            "intent<TAB>source<TAB>translation[<TAB>locale], the source annotated as "
+            "'wake me at [time : five am]'.",
+        ),
+    ] = None,
     source_locale: Annotated[
         str, typer.Option(help="The labelled locale whose labels are projected.")
     ] = "en-US",
     target_locales: Annotated[
-        str, typer.Option(help="'all' or a comma-separated list of the data's locales.")
+        str,
+        typer.Option(
+            help="'all' or a comma-separated list of the data's locales; with --pairs, the "
+            "one locale of translations whose row names none."
+        ),
     ] = "all",
     splits: Annotated[str, typer.Option(help="The partitions to project.")] = "train,dev",
     max_per_locale: Annotated[
@@ -1329,31 +1348,55 @@ def project(
     ] = None,
     show_progress: ShowProgress = True,
 ) -> None:
-    """Labels for translations: each target locale's translation of a source utterance gets
-    the source's intent, and its slots move to the aligned words (MASSIVE is parallel by id;
-    the targets' own annotations are never read). Writes data `polynlu train` takes."""
-    from polynlu.augment.projection import ALIGN_METHODS, project_massive
+    """Labels for translations: each translation of a source utterance gets the source's
+    intent, and its slots move to the aligned words. From MASSIVE (parallel by id; the
+    targets' own annotations are never read) or your own pairs file. Writes data `polynlu
+    train` takes."""
+    from polynlu.augment.projection import ALIGN_METHODS, project_massive, project_pairs
     from polynlu.data import MassiveData, parse_locale_list
 
+    if (data is None) == (pairs is None):
+        raise PolynluError("give --data (MASSIVE) or --pairs (your translations), not both")
     if method is not None and method not in ALIGN_METHODS:
         raise PolynluError(f"--method {method!r}: choose {' or '.join(ALIGN_METHODS)}")
     settings = with_options(ProjectSettings(), layer=layer, method=method)
-    massive = MassiveData(data)
-    source = parse_locale_list(source_locale, massive.locales)[0]
-    targets = parse_locale_list(target_locales, massive.locales)
-    _say_settings(f"Projecting {source} labels onto {len(targets)} locale(s)", settings)
     started = time.perf_counter()
-    run = project_massive(
-        massive,
-        output,
-        source_locale=source,
-        target_locales=targets,
-        partitions=[split.strip() for split in splits.split(",") if split.strip()],
-        max_per_locale=max_per_locale,
-        backbone=backbone,
-        settings=settings,
-        show_progress=show_progress,
-    )
+    if pairs is not None:
+        if not is_locale(source_locale):
+            raise PolynluError(f"--source-locale '{source_locale}' {LOCALE_MESSAGE}")
+        target = None if target_locales == "all" else target_locales
+        if target is not None and not is_locale(target):
+            raise PolynluError(
+                f"--target-locales '{target}': with --pairs, one locale code (the rows "
+                "without a locale column's value)"
+            )
+        _say_settings(f"Projecting {source_locale} labels from {pairs}", settings)
+        run = project_pairs(
+            pairs,
+            output,
+            source_locale=source_locale,
+            target_locale=target,
+            backbone=backbone,
+            settings=settings,
+            show_progress=show_progress,
+        )
+    else:
+        assert data is not None
+        massive = MassiveData(data)
+        source = parse_locale_list(source_locale, massive.locales)[0]
+        targets = parse_locale_list(target_locales, massive.locales)
+        _say_settings(f"Projecting {source} labels onto {len(targets)} locale(s)", settings)
+        run = project_massive(
+            massive,
+            output,
+            source_locale=source,
+            target_locales=targets,
+            partitions=[split.strip() for split in splits.split(",") if split.strip()],
+            max_per_locale=max_per_locale,
+            backbone=backbone,
+            settings=settings,
+            show_progress=show_progress,
+        )
     kept = run.projection.slots - run.projection.dropped
     console.print(
         f"Wrote {sum(run.counts.values()):,} examples in {len(run.counts)} locale(s) to {output} "

@@ -18,8 +18,10 @@ from polynlu.augment.projection import (
     massive_pairs,
     project,
     project_spans,
+    read_pairs,
 )
 from polynlu.data import MassiveData
+from polynlu.errors import DataError
 from polynlu.models.backbones.registry import load_backbone
 from polynlu.text.segmentation import segment
 from polynlu.text.spans import Span
@@ -151,3 +153,79 @@ def test_polynlu_project_refuses_an_unknown_method(tmp_path: Path) -> None:
 def test_a_layer_beyond_the_encoder_is_refused() -> None:
     with pytest.raises(ValueError, match="layers 0 to 2"):
         WordAligner(load_backbone("tiny-random"), ProjectSettings(layer=5))
+
+
+PAIRS = (
+    "intent\tsource\ttranslation\tlocale\n"
+    "weather_query\twhat is the weather in [place_name : berlin]\twie ist das wetter in berlin"
+    "\tde-DE\n"
+    "lists_createoradd\tadd [food_type : milk] to my [list_name : shopping] list"
+    "\tajoute du lait à ma liste de courses\tfr-FR\n"
+    "alarm_set\twake me up at [time : seven am]\tweck mich um sieben uhr auf\t\n"
+)
+
+
+def test_your_own_pairs_are_read_and_projected_with_the_bundled_encoder(
+    tmp_path: Path, e5_aligner: WordAligner
+) -> None:
+    path = tmp_path / "pairs.tsv"
+    path.write_text(PAIRS, encoding="utf-8")
+    pairs = read_pairs(path, source_locale="en-US", target_locale="de-DE")
+    assert [(p.source.intent, p.target_locale) for p in pairs] == [
+        ("weather_query", "de-DE"),
+        ("lists_createoradd", "fr-FR"),
+        ("alarm_set", "de-DE"),  # no locale in the row: --target-locales
+    ]
+    projected = {
+        e.intent: {s.label: e.utt[s.start : s.end] for s in e.slots}
+        for e in project(pairs, e5_aligner).examples
+    }
+    assert projected["weather_query"] == {"place_name": "berlin"}
+    assert projected["lists_createoradd"]["food_type"] == "lait"
+    assert "sieben" in projected["alarm_set"]["time"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("intent\ttext\n", "pairs.tsv:1: the header is not intent<TAB>source<TAB>translation"),
+        (
+            "intent\tsource\ttranslation\nalarm_set\twake me at [time : five\tweck mich\n",
+            "pairs.tsv:2, field 'source': unbalanced brackets",
+        ),
+        (
+            "intent\tsource\ttranslation\tlocale\nalarm_set\twake me\tweck mich\tgerman\n",
+            "pairs.tsv:2, field 'locale': 'german' is not a locale code",
+        ),
+        (
+            "intent\tsource\ttranslation\n\n\twake me\tweck mich\n",
+            "pairs.tsv:3, field 'intent': no intent",
+        ),
+        ("intent\tsource\ttranslation\nalarm_set\twake me\n", "pairs.tsv:2: 2 columns"),
+    ],
+)
+def test_a_bad_pairs_file_is_refused_naming_line_and_column(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "pairs.tsv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        read_pairs(path, source_locale="en-US", target_locale="de-DE")
+    assert message in str(refused.value)
+
+
+def test_polynlu_project_takes_a_pairs_file(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text(PAIRS, encoding="utf-8")
+    output = tmp_path / "projected"
+    result = polynlu(
+        "project", "--pairs", str(pairs), "--target-locales", "de-DE", "--backbone",
+        "tiny-random", "--layer", "1", "--output", str(output), "--no-progress",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((output / MANIFEST_FILE).read_text())
+    assert manifest["examples"] == {"de-DE": 2, "en-US": 3, "fr-FR": 1}
+    assert manifest["pairs"] == str(pairs) and manifest["target_locales"] == ["de-DE", "fr-FR"]
+    assert len(MassiveData(output).read(["fr-FR"], None, show_progress=False).examples) == 1
+    both = polynlu("project", "--data", str(TINY), "--pairs", str(pairs), "--output", "x")
+    assert both.returncode == 2 and "not both" in both.stderr

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -297,6 +297,72 @@ def massive_pairs(
     return sources, pairs
 
 
+PAIR_COLUMNS = ("intent", "source", "translation")
+"""A pairs file's header: these, then optionally ``locale`` (the translation's)."""
+
+
+def read_pairs(path: Path, *, source_locale: str, target_locale: str | None) -> list[Pair]:
+    """A user's own translations: a TSV file with the header ``intent, source, translation``
+    (and optionally ``locale``), a row each: the intent, the source utterance annotated as
+    MASSIVE annotates (``wake me at [time : five am]``), and its plain translation, in the
+    row's ``locale`` or else ``target_locale``. Errors name the file, line and column."""
+    from polynlu.data.formats.native import parse_bracketed
+    from polynlu.text.validation import LOCALE_MESSAGE, MAX_ROW_BYTES, is_locale, read_lines
+
+    pairs: list[Pair] = []
+    with path.open("rb") as handle:
+        lines = read_lines(handle, max_bytes=MAX_ROW_BYTES)
+        header = next(lines, None)
+        columns = tuple(header.text.split("\t")) if header and header.text else ()
+        if columns not in (PAIR_COLUMNS, (*PAIR_COLUMNS, "locale")):
+            raise DataError(
+                f"the header is not {'<TAB>'.join(PAIR_COLUMNS)}[<TAB>locale]", file=path, line=1
+            )
+        for line in lines:
+            if line.text is None:
+                raise DataError(f"the line {line.problem}", file=path, line=line.number)
+            if not line.text.strip():
+                continue
+            cells = line.text.split("\t")
+            if len(cells) != len(columns):
+                raise DataError(
+                    f"{len(cells)} columns, expected {len(columns)} ({', '.join(columns)})",
+                    file=path,
+                    line=line.number,
+                )
+            row = dict(zip(columns, (cell.strip() for cell in cells), strict=True))
+            locale = row.get("locale") or target_locale
+            try:
+                if locale is None:
+                    raise DataError(
+                        "no locale for the translation: add a locale column or give "
+                        "--target-locales",
+                        field="locale",
+                    )
+                if not is_locale(locale):
+                    raise DataError(f"{locale!r} {LOCALE_MESSAGE}", field="locale")
+                if not row["translation"]:
+                    raise DataError("the translation is empty", field="translation")
+                text, spans = parse_bracketed(row["source"])
+                source = example_from_spans(
+                    id=str(line.number),
+                    locale=source_locale,
+                    intent=row["intent"],
+                    utt=text,
+                    spans=spans,
+                    segmentation="benchmark",
+                )
+            except DataError as error:
+                # The readers name their own fields (``example``, ``text``, ``slot``): here
+                # they are all the ``source`` column, the intent apart.
+                field = error.field if error.field in columns else "source"
+                raise DataError(error.reason, file=path, line=line.number, field=field) from error
+            pairs.append(Pair(source, locale, row["translation"]))
+    if not pairs:
+        raise DataError("no pairs after the header", file=path)
+    return pairs
+
+
 MANIFEST_FILE = "projection.json"
 
 
@@ -320,16 +386,10 @@ def project_massive(
     settings: ProjectSettings = ProjectSettings(),
     show_progress: bool = True,
 ) -> ProjectionRun:
-    """``polynlu project``: MASSIVE-format files in ``output`` that ``polynlu train`` takes —
-    the source locale's examples as they are, and every target locale's translations with
-    the source's labels projected — plus ``projection.json``, what made them."""
-    from polynlu.data.example import DataSet
-    from polynlu.data.formats import write_data
-    from polynlu.models.backbones.registry import load_backbone
-    from polynlu.progress import LoggedProgress
-
-    if output.exists() and any(output.iterdir()):
-        raise PolynluError(f"{output} exists and is not empty: name a new folder")
+    """``polynlu project --data``: MASSIVE-format files in ``output`` that ``polynlu train``
+    takes — the source locale's examples as they are, and every target locale's translations
+    with the source's labels projected — plus ``projection.json``, what made them."""
+    _refuse_existing(output)
     targets = [locale for locale in target_locales if locale != source_locale]
     sources, pairs = massive_pairs(
         massive,
@@ -339,6 +399,75 @@ def project_massive(
         max_per_locale=max_per_locale,
         show_progress=show_progress,
     )
+    made_from = {
+        "data": massive.spec,
+        "source_locale": source_locale,
+        "target_locales": targets,
+        "partitions": list(partitions),
+        "max_per_locale": max_per_locale,
+    }
+    return _project_and_write(
+        sources, pairs, output, made_from, massive.spec, backbone, settings, show_progress
+    )
+
+
+def project_pairs(
+    pairs_file: Path,
+    output: Path,
+    *,
+    source_locale: str,
+    target_locale: str | None = None,
+    backbone: str = "multilingual-e5-small",
+    settings: ProjectSettings = ProjectSettings(),
+    show_progress: bool = True,
+) -> ProjectionRun:
+    """``polynlu project --pairs``: as ``project_massive``, from a user's own pairs file
+    (``read_pairs``); every source utterance is kept once, as it is."""
+    _refuse_existing(output)
+    pairs = read_pairs(pairs_file, source_locale=source_locale, target_locale=target_locale)
+    # One source row per distinct (intent, annotation): a row translated into two locales
+    # is one labelled utterance, written once.
+    distinct: dict[tuple[str, str, tuple[Span, ...]], Example] = {}
+    for pair in pairs:
+        key = (pair.source.intent, pair.source.utt, pair.source.slots)
+        distinct.setdefault(key, pair.source)
+    made_from = {
+        "pairs": str(pairs_file),
+        "source_locale": source_locale,
+        "target_locales": sorted({pair.target_locale for pair in pairs}),
+    }
+    return _project_and_write(
+        list(distinct.values()),
+        pairs,
+        output,
+        made_from,
+        str(pairs_file),
+        backbone,
+        settings,
+        show_progress,
+    )
+
+
+def _refuse_existing(output: Path) -> None:
+    if output.exists() and any(output.iterdir()):
+        raise PolynluError(f"{output} exists and is not empty: name a new folder")
+
+
+def _project_and_write(
+    sources: list[Example],
+    pairs: list[Pair],
+    output: Path,
+    made_from: Mapping[str, object],
+    spec: str,
+    backbone: str,
+    settings: ProjectSettings,
+    show_progress: bool,
+) -> ProjectionRun:
+    from polynlu.data.example import DataSet
+    from polynlu.data.formats import write_data
+    from polynlu.models.backbones.registry import load_backbone
+    from polynlu.progress import LoggedProgress
+
     aligner = WordAligner(load_backbone(backbone, show_progress=show_progress), settings)
     with LoggedProgress(disable=not show_progress, transient=True) as progress:
         task = progress.add_task(f"Aligning {len(pairs):,} translations", total=None)
@@ -352,7 +481,7 @@ def project_massive(
         DataSet(
             examples=examples,
             format="massive",
-            source=massive.spec,
+            source=spec,
             partitioned=True,
             segmentation="benchmark",
         ),
@@ -362,11 +491,7 @@ def project_massive(
     counts = dict(sorted(Counter(example.locale for example in examples).items()))
     manifest = {
         "made_by": "polynlu project",
-        "data": massive.spec,
-        "source_locale": source_locale,
-        "target_locales": targets,
-        "partitions": list(partitions),
-        "max_per_locale": max_per_locale,
+        **made_from,
         "backbone": backbone,
         "settings": asdict(settings),
         "examples": counts,

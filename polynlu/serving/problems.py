@@ -13,9 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from polynlu.serving.schemas import FieldError, Problem, field_path
+from polynlu.text.validation import LOCALE_MESSAGE
 
 PROBLEM_JSON = "application/problem+json"
-LOCALE_MESSAGE = "is not a locale code such as en-US, de-DE or zh-Hant-TW"
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     code: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for code, description in (

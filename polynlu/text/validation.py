@@ -77,6 +77,9 @@ def intent_name_problem(name: str) -> str | None:
     return None
 
 
+LOCALE_MESSAGE = "is not a locale code such as en-US, de-DE or zh-Hant-TW"
+
+
 def is_locale(value: str) -> bool:
     return re.fullmatch(LOCALE_PATTERN, value) is not None
 

@@ -18,12 +18,7 @@ from starlette.datastructures import UploadFile
 
 from polynlu.assistant.audio import AudioError
 from polynlu.assistant.pipeline import Assistant, Turn
-from polynlu.serving.problems import (
-    LOCALE_MESSAGE,
-    PROBLEM_RESPONSES,
-    ProblemError,
-    check_text_lengths,
-)
+from polynlu.serving.problems import PROBLEM_RESPONSES, ProblemError, check_text_lengths
 from polynlu.serving.routes.parse import to_response
 from polynlu.serving.schemas import (
     AssistantResponse,
@@ -32,7 +27,7 @@ from polynlu.serving.schemas import (
     TranscriptOut,
 )
 from polynlu.serving.state import Service, ServiceState
-from polynlu.text.validation import is_locale
+from polynlu.text.validation import LOCALE_MESSAGE, is_locale
 
 router = APIRouter(tags=["assistant"])
 
