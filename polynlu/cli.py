@@ -388,10 +388,17 @@ def train(
     """Train on the train partition of the chosen locales and save the model.
 
     The joint model picks its best epoch on the dev partition of the training locales only.
+    Under `torchrun --nproc-per-node N -m polynlu train ...` N processes train it together
+    (PyTorch DDP: gloo on CPUs, NCCL on GPUs); the first one reports and saves.
     """
     from polynlu.data.example import hold_out
     from polynlu.data.massive import cap_per_locale
     from polynlu.training import TrainingData
+    from polynlu.training.distributed import current_processes
+
+    if not current_processes().main:  # one of several torchrun processes: the first reports
+        console.quiet = True
+        show_progress = False
 
     trainer_type = TRAINERS.get(model)
     options = dict(

@@ -271,7 +271,7 @@ class DistillTrainer(JointTrainer):
     ) -> torch.Tensor:
         device = batch.input_ids.device
         t = self.student.temperature
-        intent_logits, slot_logits = model.network(batch)
+        _, intent_logits, slot_logits = self.forward(model, batch)
         teacher_intents = torch.from_numpy(
             np.stack([self._teacher_logits[i][0] for i in indices])
         ).to(device)

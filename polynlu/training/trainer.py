@@ -46,6 +46,15 @@ from polynlu.progress import LoggedProgress
 from polynlu.text.spans import OUTSIDE
 from polynlu.training.base import Trainer, TrainingData
 from polynlu.training.config import TrainConfig
+from polynlu.training.distributed import (
+    Processes,
+    from_main,
+    join_processes,
+    process_device,
+    shard,
+    steps_per_process,
+    wait_for_all,
+)
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_FOLDER = "checkpoint"
@@ -202,6 +211,18 @@ def _as_key(best: float | list[float]) -> list[float]:
     return list(best) if isinstance(best, list) else [best, float("-inf")]
 
 
+class _TrainingForward(nn.Module):
+    """A training step's forward pass as one module call, which is what DDP wraps."""
+
+    def __init__(self, network: JointNetwork) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pooled, word_states = self.network.encode(batch)
+        return (pooled, *self.network.heads(pooled, word_states))
+
+
 class JointTrainer(Trainer):
     """Trains a ``JointModel`` and writes it (the best epoch's) to ``output``."""
 
@@ -221,6 +242,9 @@ class JointTrainer(Trainer):
         self.data = TrainingData(())
         """What ``fit`` was given: the model records its source, words and synonyms."""
         self._anchors: torch.Tensor | None = None
+        self.processes = Processes()
+        """This process among those ``torchrun`` started (distributed.py); one otherwise."""
+        self._forward: nn.Module | None = None
 
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
         self.data = data
@@ -237,6 +261,9 @@ class JointTrainer(Trainer):
             raise PolynluError("no dev examples to select the best epoch with")
         seed_everything(config.seed)
         device = resolve_device(config.device)
+        self.processes = processes = join_processes(device)
+        device = process_device(device, processes)
+        self.show_progress = self.show_progress and processes.main
         checkpoint = self.output / CHECKPOINT_FOLDER
         state: dict[str, Any] = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
         if resume and (checkpoint / "trainer_state.json").is_file():
@@ -264,8 +291,14 @@ class JointTrainer(Trainer):
             if config.anchor_weight
             else None
         )
+        self._forward = _TrainingForward(network)
+        if processes.distributed:
+            self._forward = nn.parallel.DistributedDataParallel(self._forward)
         optimizer = self._optimizer(network)
-        steps_per_epoch = _steps_per_epoch(len(train), config.batch_size, config.min_epoch_examples)
+        steps_per_epoch = steps_per_process(
+            _steps_per_epoch(len(train), config.batch_size, config.min_epoch_examples),
+            processes,
+        )
         scheduler = self._schedule(optimizer, steps_per_epoch * config.epochs)
         if state["epoch"]:
             self._restore(checkpoint, network, optimizer, scheduler)
@@ -281,7 +314,7 @@ class JointTrainer(Trainer):
             loss = self._train_epoch(
                 model, optimizer, scheduler, train, epoch, intent_index, slot_index, device
             )
-            scores = self._evaluate(model, dev)
+            scores = from_main(self._evaluate(model, dev) if processes.main else {}, processes)
             record = {
                 "epoch": epoch,
                 "train_loss": round(loss, 4),
@@ -312,20 +345,22 @@ class JointTrainer(Trainer):
             due = state["finished"] or (
                 time.perf_counter() - last_checkpoint >= config.checkpoint_every_s
             )
-            if improved and due:
-                model.save(self.output)
-                unsaved_best = None
-            elif improved:
-                unsaved_best = {k: v.detach().clone() for k, v in network.state_dict().items()}
-            elif due and unsaved_best is not None:
-                self._save_weights_of(model, unsaved_best)
-                unsaved_best = None
+            if processes.main:  # the other processes hold the same weights: one writes
+                if improved and due:
+                    model.save(self.output)
+                    unsaved_best = None
+                elif improved:
+                    unsaved_best = {k: v.detach().clone() for k, v in network.state_dict().items()}
+                elif due and unsaved_best is not None:
+                    self._save_weights_of(model, unsaved_best)
+                    unsaved_best = None
+                if due:
+                    self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
+                self._report(record, improved)
+                if self.on_epoch:
+                    self.on_epoch(record, model)
             if due:
-                self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
                 last_checkpoint = time.perf_counter()
-            self._report(record, improved)
-            if self.on_epoch:
-                self.on_epoch(record, model)
             if stop:
                 logger.info(
                     "Early stop: no better dev %s in %d epochs.",
@@ -334,10 +369,14 @@ class JointTrainer(Trainer):
                 )
                 break
         seconds = time.perf_counter() - started
+        self._forward = None
+        wait_for_all(processes)  # the main process has written the best epoch
         # The folder holds the best epoch's weights; add the whole run's history to its config.
         best = load_model(self.output)
         assert isinstance(best, JointModel)
         best.to(device)
+        if not processes.main:
+            return best
         best.prototypes = fit_prototypes(best, self.labelled(train), config, seed=config.seed)
         best.save_additions(self.output)
         best.training = {**best.training, "history": state["history"], "seconds": round(seconds, 1)}
@@ -364,6 +403,7 @@ class JointTrainer(Trainer):
                 "config": asdict(config),
                 "train_examples": len(train),
                 **({"data": self.data.source} if self.data.source else {}),
+                **({"processes": self.processes.world_size} if self.processes.distributed else {}),
             },
         ).to(device)
         model.segmentation = self.data.segmentation
@@ -444,7 +484,10 @@ class JointTrainer(Trainer):
         config = self.config
         network = model.network
         network.train()
-        batches = _batches(train, config.batch_size, config.seed + epoch, config.min_epoch_examples)
+        batches = shard(
+            _batches(train, config.batch_size, config.seed + epoch, config.min_epoch_examples),
+            self.processes,
+        )
         losses: list[float] = []
         columns = (
             TextColumn(f"Epoch {epoch}/{config.epochs}"),
@@ -495,14 +538,22 @@ class JointTrainer(Trainer):
         anchor: ``anchor_weight`` × (1 − cosine) between each sentence embedding and the one
         the untrained encoder gave it, which keeps the sentence space where the pre-trained
         encoder aligned its languages."""
-        pooled, word_states = model.network.encode(batch)
-        intent_logits, slot_logits = model.network.heads(pooled, word_states)
+        pooled, intent_logits, slot_logits = self.forward(model, batch)
         loss = gold_loss(intent_logits, slot_logits, examples, intent_index, slot_index)
         if self._anchors is not None:
             anchors = self._anchors[torch.tensor(list(indices), device=pooled.device)]
             drift = 1 - nn.functional.cosine_similarity(pooled, anchors, dim=-1)
             loss = loss + self.config.anchor_weight * drift.mean()
         return loss
+
+    def forward(
+        self, model: JointModel, batch: Batch
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The sentence embedding and both heads' logits of a training batch: through DDP
+        when several processes train (its gradient averaging hooks on the module call)."""
+        forward = self._forward or _TrainingForward(model.network)
+        pooled, intent_logits, slot_logits = forward(batch)
+        return pooled, intent_logits, slot_logits
 
     def _evaluate(self, model: JointModel, dev: Sequence[Example]) -> dict[str, float]:
         predictions = predict(
