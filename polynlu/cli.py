@@ -1363,7 +1363,8 @@ def project(
     from polynlu.data import MassiveData, parse_locale_list
 
     if (data is None) == (pairs is None):
-        raise PolynluError("give --data (MASSIVE) or --pairs (your translations), not both")
+        given = "both were" if data is not None else "neither was"
+        raise PolynluError(f"give --data (MASSIVE) or --pairs (your translations): {given} given")
     if method is not None and method not in ALIGN_METHODS:
         raise PolynluError(f"--method {method!r}: choose {' or '.join(ALIGN_METHODS)}")
     settings = with_options(ProjectSettings(), layer=layer, method=method)

@@ -228,4 +228,4 @@ def test_polynlu_project_takes_a_pairs_file(tmp_path: Path) -> None:
     assert manifest["pairs"] == str(pairs) and manifest["target_locales"] == ["de-DE", "fr-FR"]
     assert len(MassiveData(output).read(["fr-FR"], None, show_progress=False).examples) == 1
     both = polynlu("project", "--data", str(TINY), "--pairs", str(pairs), "--output", "x")
-    assert both.returncode == 2 and "not both" in both.stderr
+    assert both.returncode == 2 and "both were given" in both.stderr

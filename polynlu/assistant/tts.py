@@ -77,9 +77,9 @@ def why_silent(locale: str | None) -> str | None:
 
 
 def speak(text: str, locale: str | None, *, speed_wpm: int = 165) -> tuple[bytes, str]:
-    """``(WAV bytes, voice)``. Text is never read with another language's voice (a Khmer
-    sentence in the English voice is a list of "Khmer letter"s): a locale ``voice_for``
-    has no voice for raises ``SpeechError`` saying why."""
+    """``(WAV bytes, voice)``. Text is never read with another language's voice (the
+    English voice reads Khmer as "letter" and a code number for each character): a locale
+    ``voice_for`` has no voice for raises ``SpeechError`` saying why."""
     voice = voice_for(locale)
     if voice is None:
         raise SpeechError(f"cannot speak {locale} text: {why_silent(locale)}")

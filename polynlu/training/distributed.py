@@ -4,7 +4,9 @@
 ``LOCAL_RANK`` and ``WORLD_SIZE`` set. The trainer joins them into one process group, wraps
 its network in ``DistributedDataParallel`` (gradients averaged every step), gives each
 process every N-th batch of the epoch, and lets the first process alone evaluate, write the
-model and checkpoints, and log. Without ``torchrun`` nothing of this runs.
+model and checkpoints, and log. Each process takes ``batch_size`` examples a step, so a step
+sees N times as many as one process does (the learning rate is not scaled), and an epoch
+takes 1/N of the steps. Without ``torchrun`` nothing of this runs.
 """
 
 from __future__ import annotations
