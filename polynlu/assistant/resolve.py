@@ -99,7 +99,7 @@ class SlotResolver:
         kind = slot_kind(slot.slot)
         value: str | None = None
         if kind == "datetime":
-            moment = self.moment_of(_moment_text(slot, language), language)
+            moment = self._moment_of(_moment_text(slot, language), language)
             if moment is not None and "time" not in slot.slot.lower():
                 value = moment.date().isoformat()  # a date slot names a day, not a minute
             else:
@@ -109,13 +109,13 @@ class SlotResolver:
             value = f"{number:g}" if number is not None else None
         return replace(slot, resolved=value) if value is not None else slot
 
-    def moment_of(
+    def _moment_of(
         self, text: str, language: str, *, base: datetime | None = None
     ) -> datetime | None:
-        """The moment ``text`` names, counted from ``base`` (now) and preferring the future."""
+        """The moment ``text`` names, counted from ``base`` (now) and preferring the future.
+        ``text`` has its number words in digits already (``_moment_text``)."""
         import dateparser
 
-        text = digits_for_words(text, language)
         text = _HOUR_AND_MINUTES.sub(r"\1:\2", text)
         text = _HOUR_WORD.sub(_clock, text)
         settings: Any = {"RELATIVE_BASE": base or self.now(), "PREFER_DATES_FROM": "future"}
@@ -133,8 +133,8 @@ class SlotResolver:
         language, parts = _moment_parts(interpretation)
         if not parts:
             return None
-        return self.moment_of(" ".join(parts), language) or next(
-            (m for part in parts if (m := self.moment_of(part, language))), None
+        return self._moment_of(" ".join(parts), language) or next(
+            (m for part in parts if (m := self._moment_of(part, language))), None
         )
 
     def span_of(self, interpretation: Interpretation) -> timedelta | None:
@@ -148,8 +148,8 @@ class SlotResolver:
         text = " ".join(parts)
         first = self.now()
         second = first + _BASE_SHIFT
-        at_first = self.moment_of(text, language, base=first)
-        at_second = self.moment_of(text, language, base=second)
+        at_first = self._moment_of(text, language, base=first)
+        at_second = self._moment_of(text, language, base=second)
         if at_first is None or at_second is None:
             return None
         span = at_first - first

@@ -60,11 +60,13 @@ def voice_for(locale: str | None) -> str | None:
     where espeak-ng has none (``why_silent`` says why)."""
     if not locale:
         return DEFAULT_VOICE
-    available = voices()
     language = language_of(locale)
+    if language in CANNOT_READ:
+        return None
+    available = voices()
     for candidate in (locale.lower(), language, _VOICE_ALIASES.get(language, "")):
         if candidate and candidate in available:
-            return None if language in CANNOT_READ else candidate
+            return candidate
     return None
 
 

@@ -77,8 +77,8 @@ def shard(batches: Sequence[T], processes: Processes) -> list[T]:
 
 
 def steps_per_process(steps: int, processes: Processes) -> int:
-    """``len(shard(...))`` of ``steps`` batches."""
-    return max(1, steps // processes.world_size)
+    """How many of ``steps`` batches ``shard`` gives each process."""
+    return len(shard(range(steps), processes))
 
 
 def from_main(value: T, processes: Processes) -> T:
