@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,16 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     result = {**STARTED, "machine": machine, **payload}
     path.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     return path
+
+
+def dev_sample(dev: Sequence[Any], english: str, per_locale: int | None) -> list[Any]:
+    """All of ``english`` dev, and the same ``per_locale`` ids in every other locale (all of
+    dev for None): MASSIVE is parallel by id, so every locale answers the same requests."""
+    if per_locale is None:
+        return list(dev)
+    ids = sorted({e.id for e in dev if e.locale == english}, key=int)
+    chosen = set(random.Random(1234).sample(ids, min(per_locale, len(ids))))
+    return [e for e in dev if e.locale == english or e.id in chosen]
 
 
 def log_to_console(console: Any) -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import write_result
+from common import dev_sample, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -65,13 +65,6 @@ def draw(pool: Sequence[Example], shots: int, seed: int) -> list[Example]:
         for intent in sorted(by_intent)
         for example in generator.sample(by_intent[intent], min(shots, len(by_intent[intent])))
     ]
-
-
-def dev_sample(dev: Sequence[Example], per_locale: int) -> list[Example]:
-    """All of en-US dev, and the same ``per_locale`` ids in every other locale."""
-    ids = sorted({e.id for e in dev if e.locale == ENGLISH}, key=int)
-    chosen = set(random.Random(1234).sample(ids, min(per_locale, len(ids))))
-    return [e for e in dev if e.locale == ENGLISH or e.id in chosen]
 
 
 def intent_scores(dev: Sequence[Example], predicted: Sequence[str]) -> dict[str, dict[str, float]]:
@@ -208,7 +201,7 @@ def main() -> None:
 
     data = MassiveData(args.data)
     pool = data.read([ENGLISH], "train", show_progress=False).examples
-    dev = dev_sample(data.read(data.locales, "dev").examples, args.dev_per_locale)
+    dev = dev_sample(data.read(data.locales, "dev").examples, ENGLISH, args.dev_per_locale)
     console.print(
         f"dev: {len(dev):,} utterances ({ENGLISH} whole, {args.dev_per_locale} per other locale)"
     )

@@ -1,0 +1,320 @@
+"""Accuracy by what the user has in each new language: one row per rung of supervision.
+
+    python benchmarks/supervision.py                          # every rung: many hours on 2 cores
+    python benchmarks/supervision.py --rungs zero-shot,projected --per-locale 200 \
+        --dev-per-locale 100
+    python benchmarks/supervision.py --rungs full --per-locale 11514 --device cuda   # full data
+
+A team adding languages to an English assistant has, in each new language, nothing,
+unlabelled utterances, translations of its training utterances without labels, or labelled
+data. Every rung trains the joint model with the zero-shot recipe (``TrainConfig``'s
+defaults) on all of en-US train plus what that rung has of the 51 other locales: the same
+``--per-locale`` MASSIVE train ids in every locale and every rung (MASSIVE is parallel by
+id), so the rungs differ in the kind of supervision alone.
+
+- ``zero-shot``: en-US labels alone.
+- ``unlabelled``: self-training. The zero-shot model keeps training on its own soft labels
+  for the other locales' utterances (their labels never read) and on en-US gold: the
+  distillation loss with the teacher as its own student (``DistillTrainer``, ``start_from``).
+- ``projected``: en-US labels projected onto the other locales' utterances as translations
+  (``polynlu project``: their gold never read), trained with en-US.
+- ``full``: the other locales' own gold labels.
+
+Every rung selects its epoch on en-US dev only: the rungs below ``full`` have no labels in
+the target languages, and ``full`` does the same so that only the training data differs.
+Scored on all of en-US dev and on the 51 other locales' dev: all of it, or the same
+``--dev-per-locale`` ids in each (a quarter of an hour a model for all of it on 2 cores).
+
+Rows are written to benchmarks/results/supervision.json (or ``--name``) as each rung ends,
+each with its own commit, machine, command and times. A run keeps the rows an earlier run
+with the same ``--per-locale`` and ``--dev-per-locale`` wrote, and replaces those it runs
+again, so rungs can run in different sessions and on different machines. Models stay in
+``--output/<rung>``; an interrupted rung resumes there, and a finished one is not retrained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from common import RESULTS, STARTED, dev_sample, log_to_console, write_result
+from rich.console import Console
+from rich.table import Table
+
+from polynlu import NLU
+from polynlu.augment.projection import WordAligner, massive_pairs, project
+from polynlu.data import MassiveData
+from polynlu.data.example import Example
+from polynlu.evaluation.evaluate import METRICS, evaluate, mean_scores
+from polynlu.models.backbones.registry import load_backbone
+from polynlu.models.joint import JointModel
+from polynlu.options import add_arguments, options_for, with_options
+from polynlu.training import TrainingData
+from polynlu.training.config import DistillConfig, StudentSettings, TrainConfig
+from polynlu.training.distill import DistillTrainer
+from polynlu.training.trainer import CHECKPOINT_FOLDER, JointTrainer
+
+SHARED = (
+    Path(__file__).resolve().parents[2] / "shared/data/amazon-massive-dataset-1.1-traindev.tar.gz"
+)
+ENGLISH = "en-US"
+
+
+@dataclass(frozen=True)
+class Rung:
+    what: str
+    """What the user has in the other locales, as the table shows it."""
+    teacher: str | None = None
+    """The rung whose model self-trains into this one, if it self-trains."""
+
+
+RUNGS = {
+    "zero-shot": Rung("nothing (en-US labels only)"),
+    "unlabelled": Rung("unlabelled utterances (self-training)", teacher="zero-shot"),
+    "projected": Rung("translations, labels projected"),
+    "full": Rung("labelled utterances"),
+}
+
+PUBLISHED = {
+    "XLM-R base, zero-shot (MASSIVE paper, test)": {
+        "exact_match": 38.7,
+        "intent_acc": 70.6,
+        "slot_f1": 50.3,
+    },
+    "classical per-locale pipeline, full data (test)": {"exact_match": 58.9},
+    "XLM-R base, full data (MASSIVE paper, test)": {"exact_match": 63.7},
+    "mT5-base, full data (MASSIVE paper, test)": {"exact_match": 66.6},
+}
+"""Reference lines printed beside the rows: published test-split figures, averaged over the
+51 non-English locales (zero-shot) or all 52 (full data), not measured here."""
+
+
+class Ladder:
+    """The data every rung draws on, and the models the rungs train into ``output``."""
+
+    def __init__(self, args: argparse.Namespace, config: TrainConfig) -> None:
+        self.args = args
+        self.config = config
+        self.output: Path = args.output
+        self.data = MassiveData(args.data)
+        self.english = self.data.read([ENGLISH], "train").examples
+        self.english_dev = self.data.read([ENGLISH], "dev", show_progress=False).examples
+        self.targets = [locale for locale in self.data.locales if locale != ENGLISH]
+        # The same ids in every locale: those ``massive_pairs`` pairs with their translations.
+        sources, self.pairs = massive_pairs(
+            self.data, ENGLISH, self.targets, ["train"], max_per_locale=args.per_locale
+        )
+        self.ids = {example.id for example in sources}
+        self._models: dict[str, tuple[JointModel, dict[str, Any]]] = {}
+
+    def target_examples(self) -> list[Example]:
+        """The other locales' train rows of the chosen ids, gold labels included: only the
+        ``full`` rung may learn from their labels (the self-training rungs read their text)."""
+        return [
+            example
+            for example in self.data.read(self.targets, "train", show_progress=False).examples
+            if example.id in self.ids
+        ]
+
+    def model(self, rung: str) -> tuple[JointModel, dict[str, Any]]:
+        """The rung's model (trained now, resumed, or found finished) and how it was made,
+        with ``train_seconds``: this run's time plus the epochs an earlier run trained."""
+        if rung not in self._models:
+            earlier = _epoch_seconds(self.output / rung)
+            started = time.perf_counter()
+            model, made = self._train(rung)
+            made["train_seconds"] = round(earlier + time.perf_counter() - started, 1)
+            self._models[rung] = model, made
+        return self._models[rung]
+
+    def _train(self, rung: str) -> tuple[JointModel, dict[str, Any]]:
+        folder = self.output / rung
+        teacher_rung = RUNGS[rung].teacher
+        if teacher_rung is not None:
+            teacher, _ = self.model(teacher_rung)
+            return self._self_train(teacher, self.output / teacher_rung, folder)
+        extra: list[Example] = []
+        if rung == "projected":
+            aligner = WordAligner(load_backbone(self.config.backbone, show_progress=False))
+            projection = project(self.pairs, aligner)
+            extra = projection.examples
+            made = {"projected_slots": projection.slots, "dropped_slots": projection.dropped}
+        elif rung == "full":
+            extra = self.target_examples()
+            made = {}
+        else:
+            made = {}
+        train = [*self.english, *extra]
+        model = JointTrainer(self.config, folder).fit(
+            TrainingData(train, self.english_dev, source=self.args.data), resume=True
+        )
+        return model, {"train_utterances": len(train), "config": asdict(self.config), **made}
+
+    def _self_train(
+        self, teacher: JointModel, teacher_folder: Path, folder: Path
+    ) -> tuple[JointModel, dict[str, Any]]:
+        config = DistillConfig(
+            student=StudentSettings(start_from=str(teacher_folder)),
+            training=replace(
+                self.config,
+                epochs=self.args.self_training_epochs,
+                learning_rate=self.args.self_training_learning_rate,
+            ),
+            unlabeled_per_locale=None,  # the chosen ids already
+            fresh_rounds=0,
+        )
+        unlabelled = self.target_examples()  # DistillTrainer never reads their labels
+        student = DistillTrainer(config, folder, teacher=teacher).fit(
+            TrainingData(self.english, self.english_dev, unlabelled=unlabelled), resume=True
+        )
+        made = {
+            "train_utterances": len(self.english) + len(unlabelled),
+            "labelled_utterances": len(self.english),
+            "config": asdict(config),
+        }
+        return student, made
+
+
+def _epoch_seconds(folder: Path) -> float:
+    """The epochs an earlier run of this folder trained (a finished or interrupted one)."""
+    state = folder / CHECKPOINT_FOLDER / "trainer_state.json"
+    if not state.is_file():
+        return 0.0
+    return float(sum(h["seconds"] for h in json.loads(state.read_text("utf-8"))["history"]))
+
+
+def scores_of(result: Any) -> dict[str, dict[str, float]]:
+    others = [scores for locale, scores in result.locales.items() if locale != ENGLISH]
+    found = {"51_locales": mean_scores(others)}
+    for locale in (ENGLISH, "ja-JP"):
+        if locale in result.locales:
+            found[locale] = {m: getattr(result.locales[locale], m) for m in METRICS}
+    return found
+
+
+def earlier_rows(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return {}
+    earlier = json.loads(path.read_text("utf-8"))
+    if any(earlier.get(key) != value for key, value in settings.items()):
+        raise SystemExit(f"{path} was written with other settings: --name another result")
+    rows: dict[str, Any] = earlier["rows"]
+    return rows
+
+
+def table(rows: dict[str, Any], settings: dict[str, Any]) -> Table:
+    dev = settings["dev_per_locale"]
+    result = Table(
+        title=f"MASSIVE dev (%): exact match · intent accuracy · slot F1; {settings['per_locale']}"
+        f" train ids a locale; {'all of dev' if dev is None else f'{dev} dev ids a locale'}"
+    )
+    for column in ("rung", "the 51 other locales have", "51 locales", "en-US", "ja-JP"):
+        result.add_column(column)
+    result.add_column("training", justify="right")
+    result.add_column("hardware")
+
+    def cell(scores: dict[str, float] | None) -> str:
+        if not scores:
+            return "–"
+        return " · ".join(f"{100 * scores[m]:.1f}" for m in METRICS)
+
+    for rung in RUNGS:
+        if rung not in rows:
+            continue
+        row = rows[rung]
+        hardware = row["machine"]["gpu"] or f"{row['machine']['cores']} CPU cores"
+        result.add_row(
+            rung,
+            RUNGS[rung].what,
+            cell(row["scores"]["51_locales"]),
+            cell(row["scores"].get(ENGLISH)),
+            cell(row["scores"].get("ja-JP")),
+            f"{row['train_seconds'] / 60:.1f} min",
+            hardware,
+        )
+    return result
+
+
+def published_table() -> Table:
+    result = Table(title="Published lines, MASSIVE test split (not measured here)")
+    result.add_column("model")
+    result.add_column("exact match · intent accuracy · slot F1")
+    for line, figures in PUBLISHED.items():
+        result.add_row(
+            line, " · ".join(f"{figures[m]:.1f}" if m in figures else "–" for m in METRICS)
+        )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(SHARED) if SHARED.exists() else "massive")
+    parser.add_argument("--rungs", default=",".join(RUNGS), help=f"of {', '.join(RUNGS)}")
+    parser.add_argument(
+        "--per-locale", type=int, default=500, help="train ids of each other locale a rung has"
+    )
+    parser.add_argument(
+        "--dev-per-locale", type=int, default=None, help="score this many dev ids a locale"
+    )
+    parser.add_argument("--self-training-epochs", type=int, default=2)
+    parser.add_argument("--self-training-learning-rate", type=float, default=1e-4)
+    add_arguments(parser, TrainConfig)  # --epochs, --device, … over the zero-shot recipe
+    parser.add_argument("--output", type=Path, default=Path("runs/supervision"))
+    parser.add_argument("--name", default="supervision")
+    args = parser.parse_args()
+    rungs = args.rungs.split(",")
+    unknown = [rung for rung in rungs if rung not in RUNGS]
+    if unknown:
+        parser.error(f"--rungs: {', '.join(unknown)} not among {', '.join(RUNGS)}")
+    console = Console(width=160)
+    log_to_console(console)
+    config = with_options(TrainConfig(), **options_for(TrainConfig, args))
+    settings = {"per_locale": args.per_locale, "dev_per_locale": args.dev_per_locale}
+    rows = earlier_rows(args.name, settings)
+    ladder = Ladder(args, config)
+    dev = dev_sample(
+        ladder.data.read(ladder.data.locales, "dev").examples, ENGLISH, args.dev_per_locale
+    )
+    for rung in rungs:
+        console.rule(f"{rung}: {RUNGS[rung].what}")
+        teacher = RUNGS[rung].teacher
+        if teacher is not None:
+            ladder.model(teacher)  # trained first if need be, and not timed as this rung
+        model, made = ladder.model(rung)
+        started = time.perf_counter()
+        result = evaluate(NLU(model, detect_language=False), dev, meta={"model_name": rung})
+        rows[rung] = {
+            "commit": STARTED["commit"],
+            "dirty": STARTED["dirty"],
+            "command": STARTED["command"],
+            "machine": {**STARTED["machine"], "gpu": _gpu_name()},
+            "best_epoch": model.training.get("best_epoch"),
+            "history": model.training.get("history"),
+            **made,
+            "eval_seconds": round(time.perf_counter() - started, 1),
+            "dev_utterances": len(dev),
+            "scores": scores_of(result),
+            "locales": {loc: s.as_dict() for loc, s in result.locales.items()},
+        }
+        path = write_result(
+            args.name,
+            {"benchmark": "supervision", **settings, "rows": rows, "published_test": PUBLISHED},
+        )
+        console.print(table(rows, settings))
+        console.print(f"Wrote {path}")
+    console.print(published_table())
+
+
+def _gpu_name() -> str | None:
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else None
+
+
+if __name__ == "__main__":
+    main()
