@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 Advance = Callable[[int, int], None]
 """Progress: (utterances encoded, of how many)."""
-AlignMethod = Literal["argmax", "itermax"]
-ALIGN_METHODS: tuple[AlignMethod, ...] = ("argmax", "itermax")
+AlignMethod = Literal["argmax", "itermax", "grow"]
+ALIGN_METHODS: tuple[AlignMethod, ...] = ("argmax", "itermax", "grow")
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,12 @@ def alignment_units(
 def align(similarity: np.ndarray, method: AlignMethod = "argmax") -> set[tuple[int, int]]:
     """Word pairs (source, target) from a similarity matrix ``[source, target]``: mutual
     best matches; ``itermax`` then repeats, at most twice, on the words unaligned on both
-    sides. That keeps the alignment one-to-one, a simplification of SimAlign's itermax,
-    which also lets a free word join one already aligned (many-to-one)."""
+    sides, which keeps the alignment one-to-one; ``grow`` adds many-to-one pairs to that
+    (``_grow``), as SimAlign's own itermax lets a free word join one already aligned."""
     if similarity.size == 0:
         return set()
     pairs = _mutual_best(similarity)
-    if method == "itermax":
+    if method in ("itermax", "grow"):
         for _ in range(2):
             free_source = sorted(set(range(similarity.shape[0])) - {i for i, _ in pairs})
             free_target = sorted(set(range(similarity.shape[1])) - {j for _, j in pairs})
@@ -115,6 +115,36 @@ def align(similarity: np.ndarray, method: AlignMethod = "argmax") -> set[tuple[i
             if not more:
                 break
             pairs |= more
+    if method == "grow":
+        pairs = _grow(similarity, pairs)
+    return pairs
+
+
+def _grow(similarity: np.ndarray, pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Many-to-one: an unaligned word joins the word its neighbour is aligned with, when that
+    is also its own most similar word on the other side, repeated until nothing joins.
+
+    Where one word of a language is several units of another (Vietnamese writes a space
+    between syllables: "tomorrow" is "ngày mai"), one-to-one pairs cover only part of a slot;
+    growing along neighbours, as grow-diag does for statistical MT alignments, covers it."""
+    pairs = set(pairs)
+    best_source = similarity.argmax(axis=0)
+    best_target = similarity.argmax(axis=1)
+    changed = True
+    while changed:
+        changed = False
+        aligned_target = {j for _, j in pairs}
+        aligned_source = {i for i, _ in pairs}
+        for j in range(similarity.shape[1]):
+            i = int(best_source[j])
+            if j not in aligned_target and ((i, j - 1) in pairs or (i, j + 1) in pairs):
+                pairs.add((i, j))
+                changed = True
+        for i in range(similarity.shape[0]):
+            j = int(best_target[i])
+            if i not in aligned_source and ((i - 1, j) in pairs or (i + 1, j) in pairs):
+                pairs.add((i, j))
+                changed = True
     return pairs
 
 
