@@ -40,6 +40,24 @@ def test_argmax_keeps_mutual_best_pairs_and_itermax_adds_the_leftovers() -> None
     assert align(np.zeros((0, 3))) == set()
 
 
+def test_grow_lets_a_free_word_join_its_neighbours_partner() -> None:
+    # "set alarm tomorrow" → "đặt báo thức ngày mai": one-to-one pairs leave "thức" and
+    # "ngày" free; each prefers the source word its aligned neighbour is paired with.
+    similarity = np.array(
+        [
+            [0.9, 0.2, 0.1, 0.1, 0.1],
+            [0.1, 0.8, 0.6, 0.1, 0.1],
+            [0.1, 0.1, 0.2, 0.7, 0.9],
+        ]
+    )
+    one_to_one = {(0, 0), (1, 1), (2, 4)}
+    assert align(similarity, "itermax") == one_to_one
+    assert align(similarity, "grow") == one_to_one | {(1, 2), (2, 3)}
+    # A free word whose best match is not its neighbour's partner stays free.
+    apart = np.array([[0.9, 0.1, 0.5], [0.1, 0.9, 0.2]])
+    assert align(apart, "grow") == align(apart, "itermax") == {(0, 0), (1, 1)}
+
+
 def test_a_slot_goes_to_the_stretch_its_aligned_words_cover() -> None:
     source = segment("wake me at five am")
     target = segment("weck mich um fünf uhr")
