@@ -1349,8 +1349,8 @@ def project(
     method: Annotated[
         str | None,
         typer.Option(
-            help=f"'argmax' (mutual best words) or 'itermax' (then the leftovers) "
-            f"[default: {ProjectSettings.method}]."
+            help="'argmax' (mutual best words), 'itermax' (then the leftovers) or 'grow' "
+            f"(then leftovers join their neighbours' partners) [default: {ProjectSettings.method}]."
         ),
     ] = None,
     show_progress: ShowProgress = True,
@@ -1366,7 +1366,7 @@ def project(
         given = "both were" if data is not None else "neither was"
         raise PolynluError(f"give --data (MASSIVE) or --pairs (your translations): {given} given")
     if method is not None and method not in ALIGN_METHODS:
-        raise PolynluError(f"--method {method!r}: choose {' or '.join(ALIGN_METHODS)}")
+        raise PolynluError(f"--method {method!r}: choose {', '.join(ALIGN_METHODS)}")
     settings = with_options(ProjectSettings(), layer=layer, method=method)
     started = time.perf_counter()
     if pairs is not None:

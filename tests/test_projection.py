@@ -165,7 +165,7 @@ def test_polynlu_project_refuses_an_unknown_method(tmp_path: Path) -> None:
         "project", "--data", str(TINY), "--method", "nearest", "--output", str(tmp_path / "o")
     )  # fmt: skip
     assert result.returncode != 0
-    assert "argmax or itermax" in result.stderr
+    assert "argmax, itermax, grow" in result.stderr
 
 
 def test_a_layer_beyond_the_encoder_is_refused() -> None:

@@ -7,8 +7,9 @@ carries over, and each slot moves onto the words of the translation aligned with
 The alignment is SimAlign's (Jalili Sabet et al., Findings of EMNLP 2020), with the
 multilingual encoder polynlu already ships, so no outside aligner or parallel corpus is
 needed: each word is the mean of its sub-words' states at a middle layer, and a source and a
-target word align when each is the other's most similar word (``argmax``), optionally with
-``itermax`` rounds for the words left over. Japanese and Chinese are aligned by
+target word align when each is the other's most similar word (``argmax``), with ``itermax``
+rounds for the words left over and ``grow`` (the default) letting a word left over join its
+neighbour's partner. Japanese and Chinese are aligned by
 the tokenizer's pieces rather than by characters: a character alone carries little meaning
 for the encoder, and ``明日`` should align as one unit.
 
@@ -49,8 +50,10 @@ class ProjectSettings:
     """The encoder layer whose states represent words: measured best of 4, 6, 8 and 10 for
     multilingual-e5-small (``benchmarks/projection.py``, docs/projection.md); SimAlign's
     choice for mBERT is its layer 8 of 12."""
-    method: AlignMethod = "itermax"
-    """``itermax`` beat ``argmax`` at every layer measured (+3 to +5 slot F1)."""
+    method: AlignMethod = "grow"
+    """``itermax`` beat ``argmax`` at every layer measured (+3 to +5 slot F1); ``grow`` beat
+    ``itermax`` over the 51 locales (74.7 → 77.2 slot F1; better in 48 of them, vi-VN +21.7,
+    ja-JP +10.5; at most 0.7 worse in the other 3)."""
     batch_size: int = 64
 
 
