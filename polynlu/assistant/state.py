@@ -126,14 +126,12 @@ class AssistantState:
     def create_list(self, name: str, now: datetime) -> bool:
         """True when the list is new."""
         with self.transaction() as db:
-            exists = db.execute("SELECT 1 FROM lists WHERE name = ?", [name]).fetchone()
-            if not exists:
-                db.execute("INSERT INTO lists VALUES (?, ?)", [name, now])
-        return not exists
+            return _create_list(db, name, now)
 
     def add_item(self, name: str, item: str, now: datetime) -> None:
-        self.create_list(name, now)
+        """Add ``item`` to the list, creating the list if need be, in one transaction."""
         with self.transaction() as db:
+            _create_list(db, name, now)
             db.execute("INSERT INTO list_items VALUES (?, ?, ?)", [name, item, now])
 
     def items(self, name: str) -> list[str]:
@@ -221,3 +219,11 @@ class AssistantState:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _create_list(db: Any, name: str, now: datetime) -> bool:
+    """Inside a transaction: create the list unless it exists; True when it is new."""
+    exists = db.execute("SELECT 1 FROM lists WHERE name = ?", [name]).fetchone()
+    if not exists:
+        db.execute("INSERT INTO lists VALUES (?, ?)", [name, now])
+    return not exists
