@@ -85,6 +85,18 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def earlier_result(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """What an earlier run wrote to ``name``, for a run that goes on from it: empty if there
+    is none; it stops if that run had other ``settings``, whose figures must not be mixed."""
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return {}
+    earlier: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    if any(earlier.get(key) != value for key, value in settings.items()):
+        raise SystemExit(f"{path} was written with other settings: --name another result")
+    return earlier
+
+
 def dev_sample(dev: Sequence[Any], english: str, per_locale: int | None) -> list[Any]:
     """All of ``english`` dev, and the same ``per_locale`` ids in every other locale (all of
     dev for None): MASSIVE is parallel by id, so every locale answers the same requests."""

@@ -35,7 +35,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, STARTED, write_result
+from common import STARTED, earlier_result, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -271,12 +271,9 @@ def main() -> None:
 
 def _earlier_run(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     """What an earlier run with the same settings kept, or nothing."""
-    path = RESULTS / f"{name}.json"
-    if not path.is_file():
+    earlier = earlier_result(name, settings)
+    if not earlier:
         return {}
-    earlier = json.loads(path.read_text("utf-8"))
-    if any(earlier.get(key) != value for key, value in settings.items()):
-        raise SystemExit(f"{path} was written with other settings: --name another result")
     earlier["per_intent"] = earlier["slot_f1"]["per_intent"]
     earlier["commits"] = earlier.get("commits") or [earlier["commit"]]
     return earlier

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, STARTED, dev_sample, log_to_console, write_result
+from common import STARTED, dev_sample, earlier_result, log_to_console, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -196,17 +196,6 @@ def scores_of(result: Any) -> dict[str, dict[str, float]]:
     return found
 
 
-def earlier_rows(name: str, settings: dict[str, Any]) -> dict[str, Any]:
-    path = RESULTS / f"{name}.json"
-    if not path.is_file():
-        return {}
-    earlier = json.loads(path.read_text("utf-8"))
-    if any(earlier.get(key) != value for key, value in settings.items()):
-        raise SystemExit(f"{path} was written with other settings: --name another result")
-    rows: dict[str, Any] = earlier["rows"]
-    return rows
-
-
 def table(rows: dict[str, Any], settings: dict[str, Any]) -> Table:
     dev = settings["dev_per_locale"]
     result = Table(
@@ -275,7 +264,8 @@ def main() -> None:
     log_to_console(console)
     config = with_options(TrainConfig(), **options_for(TrainConfig, args))
     settings = {"per_locale": args.per_locale, "dev_per_locale": args.dev_per_locale}
-    rows = earlier_rows(args.name, settings)
+    rows: dict[str, Any] = earlier_result(args.name, settings).get("rows", {})
+    _claim(args.output, {"data": args.data, "per_locale": args.per_locale})
     ladder = Ladder(args, config)
     dev = dev_sample(
         ladder.data.read(ladder.data.locales, "dev").examples, ENGLISH, args.dev_per_locale
@@ -308,6 +298,16 @@ def main() -> None:
         console.print(table(rows, settings))
         console.print(f"Wrote {path}")
     console.print(published_table())
+
+
+def _claim(output: Path, made_with: dict[str, Any]) -> None:
+    """The models in ``output`` are found and reused by rung name: refuse a folder whose
+    models were trained on other data."""
+    record = output / "supervision-data.json"
+    if record.is_file() and json.loads(record.read_text("utf-8")) != made_with:
+        raise SystemExit(f"{output} holds models trained on other data: --output another folder")
+    output.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(made_with) + "\n", "utf-8")
 
 
 def _gpu_name() -> str | None:
