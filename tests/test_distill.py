@@ -104,6 +104,11 @@ def test_resume_refuses_other_student_settings(
     )
     state = json.loads((folder / "checkpoint" / "trainer_state.json").read_text())
     assert state["config"]["student"]["layers"] == 1
+    # A finished run resumes to its saved student, without scoring the texts again.
+    same = distiller(StudentSettings(layers=1), teacher, folder)
+    same._score_with_teacher = lambda examples: pytest.fail("scored again")  # type: ignore[method-assign]
+    resumed = same.fit(TrainingData(labelled, dev, unlabelled), resume=True)
+    assert resumed.training["history"] == state["history"][: resumed.training["best_epoch"]]
     with pytest.raises(PolynluError, match="another configuration"):
         distiller(StudentSettings(layers=2), teacher, folder).fit(
             TrainingData(labelled, dev, unlabelled), resume=True

@@ -157,6 +157,10 @@ class DistillTrainer(JointTrainer):
         return [example for example, gold in zip(train, self._gold, strict=True) if gold]
 
     def fit(self, data: TrainingData, *, resume: bool = False) -> JointModel:
+        # A finished run needs no soft labels: scoring the texts again would take minutes.
+        finished = self._finished_model(self._saved_state(resume))
+        if finished is not None:
+            return finished
         unlabelled = cap_per_locale(
             [e for e in data.unlabelled if e.locale not in self.teacher.train_locales],
             self.distill.unlabeled_per_locale,

@@ -250,6 +250,27 @@ class JointTrainer(Trainer):
         self.data = data
         return self._train(data.train, data.dev, resume=resume)
 
+    def _saved_state(self, resume: bool) -> dict[str, Any] | None:
+        """What an earlier run in ``output`` saved to go on from; None to start afresh."""
+        state_file = self.output / CHECKPOINT_FOLDER / "trainer_state.json"
+        if not resume or not state_file.is_file():
+            return None
+        state: dict[str, Any] = json.loads(state_file.read_text("utf-8"))
+        if state["config"] != self.fingerprint():
+            raise PolynluError(
+                f"cannot resume from {state_file.parent}: it was trained with another configuration"
+            )
+        return state
+
+    def _finished_model(self, saved: dict[str, Any] | None) -> JointModel | None:
+        """The model of a run that had finished, so that resuming it does nothing."""
+        if saved is None or not saved.get("finished"):
+            return None
+        logger.info("Training in %s had finished; nothing to resume.", self.output)
+        finished = load_model(self.output)
+        assert isinstance(finished, JointModel)
+        return finished
+
     def _train(
         self, train: Sequence[Example], dev: Sequence[Example], *, resume: bool
     ) -> JointModel:
@@ -265,20 +286,13 @@ class JointTrainer(Trainer):
         device = process_device(device, processes)
         self.show_progress = self.show_progress and processes.main
         checkpoint = self.output / CHECKPOINT_FOLDER
-        state: dict[str, Any] = {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
-        if resume and (checkpoint / "trainer_state.json").is_file():
-            state = json.loads((checkpoint / "trainer_state.json").read_text("utf-8"))
-            if state["config"] != self.fingerprint():
-                raise PolynluError(
-                    f"cannot resume from {checkpoint}: it was trained with another configuration"
-                )
-            if state.get("finished"):
-                logger.info("Training in %s had finished; nothing to resume.", self.output)
-                finished = load_model(self.output)
-                assert isinstance(finished, JointModel)
-                return finished
-        elif resume:
+        saved = self._saved_state(resume)
+        finished = self._finished_model(saved)
+        if finished is not None:
+            return finished
+        if resume and saved is None:
             logger.warning("No checkpoint in %s: starting afresh.", checkpoint)
+        state: dict[str, Any] = saved or {"epoch": 0, "best": None, "bad_epochs": 0, "history": []}
 
         model = self._build_model(train, device)
         network = model.network
