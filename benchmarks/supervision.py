@@ -142,7 +142,11 @@ class Ladder:
             aligner = WordAligner(load_backbone(self.config.backbone, show_progress=False))
             projection = project(self.pairs, aligner)
             extra = projection.examples
-            made = {"projected_slots": projection.slots, "dropped_slots": projection.dropped}
+            made = {
+                "projected_slots": projection.slots,
+                "dropped_slots": projection.dropped,
+                "unreadable_translations": len(projection.failed),
+            }
         elif rung == "full":
             extra = self.target_examples()
             made = {}
