@@ -66,7 +66,7 @@ def environment() -> dict[str, Any]:
 STARTED = environment()
 
 
-def _gpu() -> str | None:
+def gpu_name() -> str | None:
     """The GPU a benchmark used, if it imported PyTorch and CUDA was there (never imports
     PyTorch itself: an exported model's benchmark must not pay for it)."""
     torch = sys.modules.get("torch")
@@ -79,7 +79,7 @@ def _gpu() -> str | None:
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    machine = {**STARTED["machine"], "gpu": _gpu()}
+    machine = {**STARTED["machine"], "gpu": gpu_name()}
     result = {**STARTED, "machine": machine, **payload}
     path.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     return path

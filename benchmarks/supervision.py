@@ -38,10 +38,18 @@ import argparse
 import json
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from common import STARTED, dev_sample, earlier_result, log_to_console, write_result
+from common import (
+    STARTED,
+    dev_sample,
+    earlier_result,
+    gpu_name,
+    log_to_console,
+    write_result,
+)
 from rich.console import Console
 from rich.table import Table
 
@@ -111,9 +119,11 @@ class Ladder:
         self.ids = {example.id for example in sources}
         self._models: dict[str, tuple[JointModel, dict[str, Any]]] = {}
 
+    @cached_property
     def target_examples(self) -> list[Example]:
         """The other locales' train rows of the chosen ids, gold labels included: only the
-        ``full`` rung may learn from their labels (the self-training rungs read their text)."""
+        ``full`` rung may learn from their labels (the self-training rungs read their text).
+        Read once, however many rungs use them."""
         chosen: list[Example] = []
         for locale in self.targets:  # a locale at a time: all 51 at once are 587,000 rows
             rows = self.data.read([locale], "train", show_progress=False).examples
@@ -124,6 +134,9 @@ class Ladder:
         """The rung's model (trained now, resumed, or found finished) and how it was made,
         with ``train_seconds``: this run's time plus the epochs an earlier run trained."""
         if rung not in self._models:
+            teacher = RUNGS[rung].teacher
+            if teacher is not None:
+                self.model(teacher)  # trained first if need be, and not timed as this rung
             earlier = _epoch_seconds(self.output / rung)
             started = time.perf_counter()
             model, made = self._train(rung)
@@ -148,7 +161,7 @@ class Ladder:
                 "unreadable_translations": len(projection.failed),
             }
         elif rung == "full":
-            extra = self.target_examples()
+            extra = self.target_examples
             made = {}
         else:
             made = {}
@@ -171,7 +184,7 @@ class Ladder:
             unlabeled_per_locale=None,  # the chosen ids already
             fresh_rounds=0,
         )
-        unlabelled = self.target_examples()  # DistillTrainer never reads their labels
+        unlabelled = self.target_examples  # DistillTrainer never reads their labels
         student = DistillTrainer(config, folder, teacher=teacher).fit(
             TrainingData(self.english, self.english_dev, unlabelled=unlabelled), resume=True
         )
@@ -276,9 +289,6 @@ def main() -> None:
     )
     for rung in rungs:
         console.rule(f"{rung}: {RUNGS[rung].what}")
-        teacher = RUNGS[rung].teacher
-        if teacher is not None:
-            ladder.model(teacher)  # trained first if need be, and not timed as this rung
         model, made = ladder.model(rung)
         started = time.perf_counter()
         result = evaluate(NLU(model, detect_language=False), dev, meta={"model_name": rung})
@@ -286,7 +296,7 @@ def main() -> None:
             "commit": STARTED["commit"],
             "dirty": STARTED["dirty"],
             "command": STARTED["command"],
-            "machine": {**STARTED["machine"], "gpu": _gpu_name()},
+            "machine": {**STARTED["machine"], "gpu": gpu_name()},
             "best_epoch": model.training.get("best_epoch"),
             "history": model.training.get("history"),
             **made,
@@ -312,12 +322,6 @@ def _claim(output: Path, made_with: dict[str, Any]) -> None:
         raise SystemExit(f"{output} holds models trained on other data: --output another folder")
     output.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(made_with) + "\n", "utf-8")
-
-
-def _gpu_name() -> str | None:
-    import torch
-
-    return torch.cuda.get_device_name() if torch.cuda.is_available() else None
 
 
 if __name__ == "__main__":
