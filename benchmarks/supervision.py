@@ -13,6 +13,10 @@ defaults) on all of en-US train plus what that rung has of the 51 other locales:
 id), so the rungs differ in the kind of supervision alone.
 
 - ``zero-shot``: en-US labels alone.
+- ``code-switched``: en-US labels, ``--code-switch-share`` of the en-US utterances trained
+  code-switched instead (words swapped for their nearest words in other languages, found in
+  the encoder's own vocabulary: CoSDA-ML with translations induced from the encoder, nothing
+  of the other locales read); as many utterances as ``zero-shot``, so it costs the same.
 - ``unlabelled``: self-training. The zero-shot model keeps training on its own soft labels
   for the other locales' utterances (their labels never read) and on en-US gold: the
   distillation loss with the teacher as its own student (``DistillTrainer``, ``start_from``).
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
@@ -54,6 +59,7 @@ from rich.console import Console
 from rich.table import Table
 
 from polynlu import NLU
+from polynlu.augment.code_switch import CodeSwitchSettings, code_switched
 from polynlu.augment.projection import WordAligner, massive_pairs, project
 from polynlu.data import MassiveData
 from polynlu.data.example import Example
@@ -82,6 +88,7 @@ class Rung:
 
 RUNGS = {
     "zero-shot": Rung("nothing (en-US labels only)"),
+    "code-switched": Rung("nothing (en-US labels, some code-switched)"),
     "unlabelled": Rung("unlabelled utterances (self-training)", teacher="zero-shot"),
     "projected": Rung("translations, labels projected"),
     "full": Rung("labelled utterances"),
@@ -150,7 +157,9 @@ class Ladder:
         if teacher_rung is not None:
             teacher, _ = self.model(teacher_rung)
             return self._self_train(teacher, self.output / teacher_rung, folder)
+        english = self.english
         extra: list[Example] = []
+        made: dict[str, Any] = {}
         if rung == "projected":
             aligner = WordAligner(load_backbone(self.config.backbone, show_progress=False))
             projection = project(self.pairs, aligner)
@@ -160,12 +169,27 @@ class Ladder:
                 "dropped_slots": projection.dropped,
                 "unreadable_translations": len(projection.failed),
             }
+        elif rung == "code-switched":
+            settings = CodeSwitchSettings(rate=self.args.code_switch_rate)
+            switched = code_switched(
+                self.english, load_backbone(self.config.backbone, show_progress=False), settings
+            )
+            chosen = random.Random(settings.seed).random
+            english = [
+                copy if chosen() < self.args.code_switch_share else original
+                for original, copy in zip(self.english, switched.examples, strict=True)
+            ]
+            folder.mkdir(parents=True, exist_ok=True)
+            switched.lexicon.write(folder / "code-switch-lexicon.tsv")
+            made = {
+                "code_switch": asdict(settings),
+                "code_switched_share": self.args.code_switch_share,
+                "induced_words": len(switched.lexicon.entries),
+                "swapped_words": round(switched.swapped, 3),
+            }
         elif rung == "full":
             extra = self.target_examples
-            made = {}
-        else:
-            made = {}
-        train = [*self.english, *extra]
+        train = [*english, *extra]
         model = JointTrainer(self.config, folder).fit(
             TrainingData(train, self.english_dev, source=self.args.data), resume=True
         )
@@ -266,6 +290,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--dev-per-locale", type=int, default=None, help="score this many dev ids a locale"
+    )
+    parser.add_argument(
+        "--code-switch-rate", type=float, default=CodeSwitchSettings.rate, help="words swapped"
+    )
+    parser.add_argument(
+        "--code-switch-share", type=float, default=0.5, help="utterances code-switched"
     )
     parser.add_argument("--self-training-epochs", type=int, default=2)
     parser.add_argument("--self-training-learning-rate", type=float, default=1e-4)

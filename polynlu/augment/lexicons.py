@@ -45,6 +45,15 @@ class Lexicon:
     skipped: list[DataError] = field(default_factory=list)
     """Lines left out with ``skip_invalid``, each naming its file and line."""
 
+    def write(self, path: Path) -> None:
+        """As a two-column TSV that ``read_lexicon`` reads back, a translation a line."""
+        lines = (
+            f"{' '.join(english)}\t{translation}\n"
+            for english, translations in self.entries.items()
+            for translation in translations
+        )
+        path.write_text("".join(lines), "utf-8")
+
     @cached_property
     def longest(self) -> int:
         """The most words an entry has (computed once: every translation asks)."""
@@ -121,8 +130,12 @@ class Translation:
     """How many of the English words the lexicon had."""
 
 
-def translate(example: Example, lexicon: Lexicon, locale: str, rng: random.Random) -> Translation:
-    """``example`` word for word into ``lexicon``'s language, as an example of ``locale``."""
+def translate(
+    example: Example, lexicon: Lexicon, locale: str, rng: random.Random, *, rate: float = 1.0
+) -> Translation:
+    """``example`` word for word into ``lexicon``'s language, as an example of ``locale``.
+    With ``rate`` below 1, each word or phrase the lexicon has is translated with that
+    probability and otherwise kept: code-switching (``polynlu.augment.code_switch``)."""
     words = segment(example.utt, example.locale, "punctuation")
     edges = {offset for span in example.slots for offset in (span.start, span.end)}
     pieces: list[str] = []
@@ -134,6 +147,8 @@ def translate(example: Example, lexicon: Lexicon, locale: str, rng: random.Rando
     longest = lexicon.longest
     while index < len(words):
         run, replacement = _longest_match(words, index, lexicon, longest, edges)
+        if replacement and rate < 1 and rng.random() >= rate:
+            replacement = []
         first, last = words[index], words[index + run - 1]
         pieces.append(example.utt[cursor : first.start])
         length += first.start - cursor
