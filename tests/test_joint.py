@@ -14,7 +14,7 @@ from polynlu import NLU
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
 from polynlu.models.base import read_model_config
-from polynlu.models.features import Featurizer
+from polynlu.models.features import Featurizer, split_japanese_particles
 from polynlu.models.joint import JointModel
 from polynlu.text import segment
 from polynlu.training import TrainingData
@@ -47,6 +47,22 @@ def test_each_word_reads_the_subword_holding_its_first_character() -> None:
     assert bool(batch.word_mask[0, :6].all()) and not bool(batch.word_mask[0, 6:].any())
     # 日の is one sub-word: の is told apart by its offset inside it
     assert int(batch.word_offsets[1, 3]) == 1
+
+
+def test_japanese_particles_get_pieces_of_their_own_and_keep_them_when_saved(
+    trained: tuple[JointModel, Path],
+) -> None:
+    natural = load_backbone(TINY_BACKBONE).tokenizer
+    split = split_japanese_particles(natural)
+    pieces = split.encode("今日は何時に起こして、聞きたい").tokens
+    assert {"今日", "は", "時", "に", "聞き"} <= set(pieces)  # okurigana (聞き) stays whole
+    assert "今日は" in natural.encode("今日は").tokens[1]  # the original is not changed
+    english = "wake me up at five am"
+    assert split.encode(english).tokens == natural.encode(english).tokens
+    # A trained model reads Japanese with the split, and so does the folder it saved.
+    model, folder = trained
+    assert "は" in model.featurizer.tokenizer.encode("今日は").tokens
+    assert "は" in NLU.load(folder).model.featurizer.tokenizer.encode("今日は").tokens
 
 
 def test_training_lowers_the_loss_and_keeps_the_best_epoch(

@@ -38,6 +38,7 @@ from polynlu.evaluation.chunking import chunking_for
 from polynlu.evaluation.evaluate import mean_scores, predict, score_predictions
 from polynlu.models.backbones.registry import load_backbone
 from polynlu.models.base import load_model
+from polynlu.models.features import split_japanese_particles
 from polynlu.models.featurized import FeaturizedModel
 from polynlu.models.joint import Batch, JointModel, JointNetwork, JointSettings
 from polynlu.models.prototypes import IntentPrototypes
@@ -407,8 +408,11 @@ class JointTrainer(Trainer):
     def _build_model(self, train: Sequence[Example], device: torch.device) -> JointModel:
         config = self.config
         labels = {label for e in train for label in e.labels} - {OUTSIDE}
+        backbone = load_backbone(config.backbone, show_progress=self.show_progress)
+        if config.japanese_particles:
+            backbone.tokenizer = split_japanese_particles(backbone.tokenizer)
         model = JointModel(
-            backbone=load_backbone(config.backbone, show_progress=self.show_progress),
+            backbone=backbone,
             intents=sorted({e.intent for e in train}),
             slot_labels=[OUTSIDE, *sorted(labels)],
             settings=JointSettings(max_length=config.max_length, dropout=config.dropout),
