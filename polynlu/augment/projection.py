@@ -11,7 +11,8 @@ target word align when each is the other's most similar word (``argmax``), with 
 rounds for the words left over and ``grow`` (the default) letting a word left over join its
 neighbour's partner. Japanese and Chinese are aligned by
 the tokenizer's pieces rather than by characters: a character alone carries little meaning
-for the encoder, and ``明日`` should align as one unit.
+for the encoder, and ``明日`` should align as one unit; a Japanese particle after a word is a
+unit of its own, as the joint model reads it, so that a slot can end before it.
 
 A slot goes to the smallest stretch of the translation that covers every word aligned with
 its words. Where two projected slots would overlap, the better-aligned one stays; a slot none
@@ -31,6 +32,7 @@ import numpy as np
 
 from polynlu.data.example import Example, example_from_spans
 from polynlu.errors import DataError, PolynluError
+from polynlu.models.features import split_japanese_particles
 from polynlu.text.segmentation import Word, is_character_segmented, segment
 from polynlu.text.spans import Span
 
@@ -55,6 +57,9 @@ class ProjectSettings:
     ``itermax`` over the 51 locales (74.7 → 77.2 slot F1; better in 48 of them, vi-VN +21.7,
     ja-JP +10.5; at most 0.7 worse in the other 3)."""
     batch_size: int = 64
+    japanese_particles: bool = True
+    """Japanese particles after a kanji or katakana word are units of their own, as the
+    joint model reads them (``polynlu.models.features.JAPANESE_PARTICLES``)."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,11 @@ class WordAligner:
             del stack[settings.layer :]
         self.backbone = backbone
         self.settings = settings
-        self.tokenizer = backbone.tokenizer
+        self.tokenizer = (
+            split_japanese_particles(backbone.tokenizer)
+            if settings.japanese_particles
+            else backbone.tokenizer
+        )
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(256)
 
