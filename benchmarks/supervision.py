@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
@@ -174,11 +173,7 @@ class Ladder:
             switched = code_switched(
                 self.english, load_backbone(self.config.backbone, show_progress=False), settings
             )
-            chosen = random.Random(settings.seed).random
-            english = [
-                copy if chosen() < self.args.code_switch_share else original
-                for original, copy in zip(self.english, switched.examples, strict=True)
-            ]
+            english = switched.in_place_of(self.english, self.args.code_switch_share, settings.seed)
             folder.mkdir(parents=True, exist_ok=True)
             switched.lexicon.write(folder / "code-switch-lexicon.tsv")
             made = {

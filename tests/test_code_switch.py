@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
-from support import TINY
+from support import TINY, polynlu
 
 from polynlu.augment.code_switch import (
     CodeSwitchSettings,
@@ -111,3 +112,22 @@ def test_code_switching_settings_are_checked() -> None:
         CodeSwitchSettings(rate=0.0)
     with pytest.raises(PolynluError, match="English"):
         code_switched([], load_backbone(TINY_BACKBONE, show_progress=False))
+
+
+def test_polynlu_train_code_switches_a_share_of_the_english_data(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    trained = polynlu(
+        "train", "--data", str(TINY), "--train-locales", "en-US", "--output", str(model),
+        "--backbone", TINY_BACKBONE, "--epochs", "1", "--max-length", "32",
+        "--code-switch", "0.5", "--no-progress",
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert "Code-switched 50% of the" in trained.stdout
+    config = json.loads((model / "config.json").read_text("utf-8"))
+    assert config["provenance"]["training"]["data"].endswith("50% of English code-switched")
+    assert config["train_locales"] == ["en-US"]  # the switched copies stay English examples
+    baseline = polynlu(
+        "train", "--data", str(TINY), "--model", "baseline", "--output", str(tmp_path / "b"),
+        "--code-switch", "0.5", "--no-progress",
+    )  # fmt: skip
+    assert baseline.returncode != 0 and "--code-switch needs --model joint" in baseline.stderr

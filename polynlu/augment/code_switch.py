@@ -70,6 +70,18 @@ class CodeSwitch:
     swapped: float
     """The share of the copies' words that were swapped."""
 
+    def in_place_of(self, english: Sequence[Example], share: float, seed: int = 0) -> list[Example]:
+        """``english`` (the examples the copies were made from, in order) with ``share`` of
+        them, drawn at random, replaced by their code-switched copy: as many examples as
+        before, so training costs the same (how benchmarks/supervision.py measured it)."""
+        if len(english) != len(self.examples):
+            raise ValueError(f"{len(self.examples)} copies for {len(english)} examples")
+        draw = random.Random(seed).random
+        return [
+            copy if draw() < share else original
+            for original, copy in zip(english, self.examples, strict=True)
+        ]
+
 
 def english_words(examples: Iterable[Example]) -> list[str]:
     """The distinct case-folded words (with a letter) of the English examples, in order."""
