@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from polynlu import NLU
-from polynlu.data import MassiveData
+from polynlu.data import MassiveData, parse_locale_list
 from polynlu.evaluation.evaluate import METRICS, evaluate
 from polynlu.models.features import JAPANESE_PARTICLES, split_japanese_particles
 from polynlu.models.featurized import FeaturizedModel
@@ -39,7 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
     data = MassiveData(args.data)
-    dev = data.read(args.locales.split(","), "dev", show_progress=False).examples
+    locales = parse_locale_list(args.locales, data.locales)
+    dev = data.read(locales, "dev", show_progress=False).examples
     model = NLU.load(args.model, detect_language=False).model
     if not isinstance(model, FeaturizedModel):
         raise SystemExit(f"{args.model} is not a model that reads sub-words")
@@ -54,7 +55,7 @@ def main() -> None:
     rows: dict[str, dict[str, dict[str, float]]] = {}
     table = Table(title=f"{args.model}: dev (%), exact match · intent accuracy · slot F1")
     table.add_column("pieces")
-    for locale in args.locales.split(","):
+    for locale in locales:
         table.add_column(locale)
     for name, tokenizer in variants.items():
         model.featurizer.tokenizer = tokenizer
@@ -64,7 +65,7 @@ def main() -> None:
             name,
             *(
                 " · ".join(f"{100 * getattr(result.locales[loc], m):.1f}" for m in METRICS)
-                for loc in args.locales.split(",")
+                for loc in locales
             ),
         )
     console.print(table)
