@@ -20,6 +20,7 @@ id), so the rungs differ in the kind of supervision alone.
 - ``unlabelled``: self-training. The zero-shot model keeps training on its own soft labels
   for the other locales' utterances (their labels never read) and on en-US gold: the
   distillation loss with the teacher as its own student (``DistillTrainer``, ``start_from``).
+- ``code-switched+unlabelled``: the same self-training, from the code-switched model.
 - ``projected``: en-US labels projected onto the other locales' utterances as translations
   (``polynlu project``: their gold never read), trained with en-US.
 - ``full``: the other locales' own gold labels.
@@ -64,6 +65,7 @@ from polynlu.data import MassiveData
 from polynlu.data.example import Example
 from polynlu.evaluation.evaluate import METRICS, evaluate, mean_scores
 from polynlu.models.backbones.registry import load_backbone
+from polynlu.models.base import load_model
 from polynlu.models.joint import JointModel
 from polynlu.options import add_arguments, options_for, with_options
 from polynlu.training import TrainingData
@@ -89,6 +91,9 @@ RUNGS = {
     "zero-shot": Rung("nothing (en-US labels only)"),
     "code-switched": Rung("nothing (en-US labels, some code-switched)"),
     "unlabelled": Rung("unlabelled utterances (self-training)", teacher="zero-shot"),
+    "code-switched+unlabelled": Rung(
+        "unlabelled utterances (self-training from code-switched)", teacher="code-switched"
+    ),
     "projected": Rung("translations, labels projected"),
     "full": Rung("labelled utterances"),
 }
@@ -140,22 +145,36 @@ class Ladder:
         """The rung's model (trained now, resumed, or found finished) and how it was made,
         with ``train_seconds``: this run's time plus the epochs an earlier run trained."""
         if rung not in self._models:
-            teacher = RUNGS[rung].teacher
-            if teacher is not None:
-                self.model(teacher)  # trained first if need be, and not timed as this rung
+            teacher_rung = RUNGS[rung].teacher
+            # The teacher is trained first if need be, and not timed as this rung.
+            teacher = None if teacher_rung is None else (teacher_rung, self._teacher(teacher_rung))
             earlier = _epoch_seconds(self.output / rung)
             started = time.perf_counter()
-            model, made = self._train(rung)
+            if teacher is None:
+                model, made = self._train(rung)
+            else:
+                model, made = self._self_train(
+                    teacher[1], self.output / teacher[0], self.output / rung
+                )
             made["train_seconds"] = round(earlier + time.perf_counter() - started, 1)
             self._models[rung] = model, made
         return self._models[rung]
 
+    def _teacher(self, rung: str) -> JointModel:
+        """The model a self-training rung starts from. One that had finished is loaded as it
+        is, without making its data again (finding code-switched words or projecting takes
+        minutes)."""
+        state = self.output / rung / CHECKPOINT_FOLDER / "trainer_state.json"
+        if rung in self._models or not state.is_file():
+            return self.model(rung)[0]
+        if not json.loads(state.read_text("utf-8")).get("finished"):
+            return self.model(rung)[0]
+        finished = load_model(self.output / rung)
+        assert isinstance(finished, JointModel)
+        return finished
+
     def _train(self, rung: str) -> tuple[JointModel, dict[str, Any]]:
         folder = self.output / rung
-        teacher_rung = RUNGS[rung].teacher
-        if teacher_rung is not None:
-            teacher, _ = self.model(teacher_rung)
-            return self._self_train(teacher, self.output / teacher_rung, folder)
         english = self.english
         extra: list[Example] = []
         made: dict[str, Any] = {}
