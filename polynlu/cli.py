@@ -434,6 +434,8 @@ def train(
     examples = cap_per_locale(examples, max_per_locale, config.seed)
     if lexicon is None and (adapt_locales is not None or adapt_per_locale is not None):
         raise PolynluError("--adapt-locales and --adapt-per-locale need --lexicon")
+    if code_switch and trainer_type.config_type is not TrainConfig:
+        raise PolynluError("--code-switch needs --model joint: its words come from the encoder")
     if with_added is not None:
         from polynlu.models.base import read_added_examples, read_model_config
 
@@ -472,9 +474,7 @@ def train(
         examples = examples + _adapt(
             examples, lexicon, available, adapt_locales, adapt_per_locale, config.seed, skip_invalid
         )
-    if code_switch is not None:
-        if not isinstance(config, TrainConfig):
-            raise PolynluError("--code-switch needs --model joint: its words come from the encoder")
+    if code_switch and isinstance(config, TrainConfig):
         examples = _code_switch(examples, config.backbone, code_switch, config.seed, show_progress)
     _say_settings(f"Training {model}", config)
     started = time.perf_counter()
