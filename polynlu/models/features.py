@@ -4,8 +4,8 @@ NumPy and ``tokenizers`` only, so that an exported model runs without PyTorch.
 
 Each benchmark word reads the sub-word that holds its first character, found through the
 tokenizer's character offsets: the encoder sees the natural text (no spaces inserted in ja/zh)
-and still answers per benchmark word. The one change to the text's pieces: models trained now
-give Japanese particles pieces of their own (``JAPANESE_PARTICLES``).
+and still answers per benchmark word. The one change to the text's pieces: models trained with
+``TrainConfig.japanese_particles`` (the default) give Japanese particles pieces of their own.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ _METASPACE = "▁"
 JAPANESE_PARTICLES = r"(?<=[\p{Han}\p{Katakana}ー])(?:から|まで|より|の|に|は|を|が|で|と|へ|も)"
 """A Japanese particle right after a kanji or katakana word. SentencePiece glues it to that
 word (``今日は``, ``時に``, ``市の``), and 13% of ja-JP dev's slots end inside such a piece
-(2% or less in every other locale): a model trained on English, whose slots always end where
-a piece ends, labels the particle as the slot. With a piece of its own, the zero-shot model
-of benchmarks/supervision.py scored ja-JP dev 26.0 / 73.1 / 30.0 (exact match / intent /
-slot F1) instead of 23.4 / 73.3 / 26.0. Only these particles: every hiragana run split off
-(okurigana too: ``聞き`` → ``聞`` ``き``) gave 24.3 / 70.8 / 29.0."""
+(zh-CN 4.0%, zh-TW 3.2%, every other locale 0.1% or less): a model trained on English,
+whose slots always end where a piece ends, labels the particle as the slot. With a piece of
+its own, the zero-shot model of benchmarks/supervision.py scored ja-JP dev 26.0 / 73.1 /
+30.0 (exact match / intent / slot F1) instead of 23.4 / 73.3 / 26.0. Only these particles:
+every hiragana run split off (okurigana too: ``聞き`` → ``聞`` ``き``) gave 24.3 / 70.8 /
+29.0."""
 
 
 @dataclass
