@@ -164,10 +164,8 @@ class Ladder:
         """The model a self-training rung starts from. One that had finished is loaded as it
         is, without making its data again (finding code-switched words or projecting takes
         minutes)."""
-        state = self.output / rung / CHECKPOINT_FOLDER / "trainer_state.json"
-        if rung in self._models or not state.is_file():
-            return self.model(rung)[0]
-        if not json.loads(state.read_text("utf-8")).get("finished"):
+        state = _trainer_state(self.output / rung)
+        if rung in self._models or not state.get("finished"):
             return self.model(rung)[0]
         finished = load_model(self.output / rung)
         assert isinstance(finished, JointModel)
@@ -234,12 +232,15 @@ class Ladder:
         return student, made
 
 
+def _trainer_state(folder: Path) -> dict[str, Any]:
+    """What the trainer saved in ``folder`` (finished or interrupted); empty if nothing."""
+    state = folder / CHECKPOINT_FOLDER / "trainer_state.json"
+    return json.loads(state.read_text("utf-8")) if state.is_file() else {}
+
+
 def _epoch_seconds(folder: Path) -> float:
     """The epochs an earlier run of this folder trained (a finished or interrupted one)."""
-    state = folder / CHECKPOINT_FOLDER / "trainer_state.json"
-    if not state.is_file():
-        return 0.0
-    return float(sum(h["seconds"] for h in json.loads(state.read_text("utf-8"))["history"]))
+    return float(sum(h["seconds"] for h in _trainer_state(folder).get("history", [])))
 
 
 def scores_of(result: Any) -> dict[str, dict[str, float]]:
