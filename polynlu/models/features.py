@@ -45,10 +45,16 @@ class Features:
     word_offsets: np.ndarray  # [batch, words] int64: the word's character offset in its token
 
 
-def split_japanese_particles(tokenizer: Tokenizer, pattern: str = JAPANESE_PARTICLES) -> Tokenizer:
-    """A copy of ``tokenizer`` that gives each match of ``pattern`` a piece of its own. New
-    models get it when training starts (``TrainConfig.japanese_particles``) and keep it in
-    the tokenizer saved with them, so a model reads text as it was trained to."""
+def split_japanese_particles(tokenizer: Tokenizer) -> Tokenizer:
+    """A copy of ``tokenizer`` that gives each of the ``JAPANESE_PARTICLES`` a piece of its
+    own. New models get it when training starts (``TrainConfig.japanese_particles``) and keep
+    it in the tokenizer saved with them, so a model reads text as it was trained to."""
+    return split_pieces_at(tokenizer, JAPANESE_PARTICLES)
+
+
+def split_pieces_at(tokenizer: Tokenizer, pattern: str) -> Tokenizer:
+    """A copy of ``tokenizer`` that gives each match of ``pattern`` (a ``tokenizers`` regex)
+    a piece of its own, after the tokenizer's own pre-tokenization."""
     from tokenizers import Regex, pre_tokenizers
 
     copy = Tokenizer.from_str(tokenizer.to_str())
