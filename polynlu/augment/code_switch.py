@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from polynlu.augment.lexicons import ENGLISH, Lexicon, translate
+from polynlu.augment.projection import padded
 from polynlu.data.example import Example
 from polynlu.errors import PolynluError
 from polynlu.text.segmentation import segment
@@ -121,13 +122,9 @@ def embed_words(
         if advance:
             advance(start, len(words))
         encodings = tokenizer.encode_batch(list(words[start : start + batch_size]))
-        longest = max(len(encoding.ids) for encoding in encodings)
-        ids = torch.zeros((len(encodings), longest), dtype=torch.long)
-        mask = torch.zeros((len(encodings), longest), dtype=torch.long)
-        pieces = torch.zeros((len(encodings), longest), dtype=torch.float32)
+        ids, mask = padded(encodings)
+        pieces = torch.zeros(ids.shape, dtype=torch.float32)  # the word's own, not <s> </s>
         for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids)
-            mask[row, : len(encoding.ids)] = 1
             pieces[row, : len(encoding.ids)] = 1 - torch.tensor(
                 encoding.special_tokens_mask, dtype=torch.float32
             )

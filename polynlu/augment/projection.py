@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -37,6 +37,8 @@ from polynlu.text.segmentation import Word, is_character_segmented, segment
 from polynlu.text.spans import Span
 
 if TYPE_CHECKING:
+    import torch
+
     from polynlu.data.massive import MassiveData
     from polynlu.models.backbones.registry import Backbone
 
@@ -236,12 +238,7 @@ class WordAligner:
             chunk = list(texts[start : start + self.settings.batch_size])
             chunk_locales = locales[start : start + self.settings.batch_size]
             encodings = self.tokenizer.encode_batch(chunk)
-            longest = max(len(e.ids) for e in encodings)
-            ids = torch.zeros((len(chunk), longest), dtype=torch.long)
-            mask = torch.zeros((len(chunk), longest), dtype=torch.long)
-            for row, encoding in enumerate(encodings):
-                ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids)
-                mask[row, : len(encoding.ids)] = 1
+            ids, mask = padded(encodings)
             with torch.inference_mode():
                 output = self.backbone.encoder(
                     input_ids=ids, attention_mask=mask, output_hidden_states=True
@@ -268,6 +265,19 @@ class WordAligner:
         if advance:
             advance(len(texts), len(texts))
         return results
+
+
+def padded(encodings: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The token ids of ``tokenizers`` encodings, padded into one batch, and its mask."""
+    import torch
+
+    longest = max(len(encoding.ids) for encoding in encodings)
+    ids = torch.zeros((len(encodings), longest), dtype=torch.long)
+    mask = torch.zeros((len(encodings), longest), dtype=torch.long)
+    for row, encoding in enumerate(encodings):
+        ids[row, : len(encoding.ids)] = torch.tensor(encoding.ids)
+        mask[row, : len(encoding.ids)] = 1
+    return ids, mask
 
 
 def project(
