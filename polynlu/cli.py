@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from polynlu.augment.lexicons import AdaptSettings
 from polynlu.augment.projection import ProjectSettings
 from polynlu.data.formats import DATA_FORMATS
 from polynlu.errors import DataError, PolynluError
@@ -379,9 +380,18 @@ def train(
     adapt_per_locale: Annotated[
         int | None,
         typer.Option(
-            min=1, help="With --lexicon: translate at most this many English utterances a language."
+            min=1,
+            help="With --lexicon: translate at most this many English utterances into each "
+            "language (a sample of its own for each).",
         ),
     ] = None,
+    adapt_drop_unknown: Annotated[
+        bool,
+        typer.Option(
+            help="With --lexicon: leave out the English words a lexicon lacks instead of "
+            "keeping them in the translation."
+        ),
+    ] = False,
     code_switch: Annotated[
         float | None,
         typer.Option(
@@ -432,8 +442,10 @@ def train(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, config.seed)
-    if lexicon is None and (adapt_locales is not None or adapt_per_locale is not None):
-        raise PolynluError("--adapt-locales and --adapt-per-locale need --lexicon")
+    if lexicon is None and (adapt_locales or adapt_per_locale or adapt_drop_unknown):
+        raise PolynluError(
+            "--adapt-locales, --adapt-per-locale and --adapt-drop-unknown need --lexicon"
+        )
     if code_switch and trainer_type.config_type is not TrainConfig:
         raise PolynluError("--code-switch needs --model joint: its words come from the encoder")
     if with_added is not None:
@@ -471,8 +483,11 @@ def train(
     if lexicon is not None:
         # After the recipe and the dev set are chosen: they follow the real labels, and no
         # translation of a held-out utterance is trained on.
+        settings = AdaptSettings(
+            per_locale=adapt_per_locale, keep_unknown=not adapt_drop_unknown, seed=config.seed
+        )
         examples = examples + _adapt(
-            examples, lexicon, available, adapt_locales, adapt_per_locale, config.seed, skip_invalid
+            examples, lexicon, available, adapt_locales, settings, skip_invalid
         )
     if code_switch and isinstance(config, TrainConfig):
         examples = _code_switch(examples, config.backbone, code_switch, config.seed, show_progress)
@@ -526,14 +541,12 @@ def _adapt(
     lexicon: Path,
     available: list[str],
     targets: str | None,
-    per_locale: int | None,
-    seed: int,
+    settings: AdaptSettings,
     skip_invalid: bool = False,
 ) -> list[Example]:
     """The English examples translated with the lexicons, and a table of what they covered."""
-    from polynlu.augment.lexicons import AdaptSettings, adapt_with_lexicons
+    from polynlu.augment.lexicons import adapt_with_lexicons
 
-    settings = AdaptSettings(per_locale=per_locale, seed=seed)
     adaptation = adapt_with_lexicons(
         examples, lexicon, available, targets, settings, skip_invalid=skip_invalid
     )

@@ -148,6 +148,18 @@ def test_translation_is_word_for_word_and_slots_follow_their_words(tmp_path: Pat
     assert place in {("place", "chay llaqta"), ("place", "chay marka")}  # drawn at random
     assert time == ("time", "pichqa tutamanta")
     assert (result.words, result.translated) == (9, 6)  # "a", "to" and "at" stay
+    # Without the words the lexicon lacks; a slot keeps all of its words.
+    dropped = translate(example, lexicon, "quy_Latn", random.Random(0), keep_unknown=False)
+    assert dropped.example.utt.startswith("qaylla puriy chay ")
+    assert [dropped.example.utt[s.start : s.end] for s in dropped.example.slots][1] == (
+        "pichqa tutamanta"
+    )
+    unknown_slot = example_from_spans(
+        id="11", locale="en-US", intent="travel", utt="Lima is a city !", spans=[Span("p", 0, 4)]
+    )
+    kept = translate(unknown_slot, lexicon, "quy_Latn", random.Random(0), keep_unknown=False)
+    assert kept.example.utt in {"Lima llaqta !", "Lima marka !"}  # punctuation stays too
+    assert kept.example.utt[:4] == "Lima" and kept.example.slots[0].end == 4
     # A phrase whose words a slot edge divides is not used whole.
     cut = example_from_spans(
         id="10", locale="en-US", intent="travel", utt="short trip", spans=[Span("x", 0, 5)]
@@ -170,6 +182,11 @@ def test_adaptation_names_locales_as_the_data_does_and_samples_per_locale(tmp_pa
     assert {e.locale for e in adaptation.examples} == {"quy_Latn"}
     assert len(adaptation.examples) == 4
     assert 0 < adaptation.coverage["quy_Latn"] < 1
+    for same_sources in (False, True):
+        settings = AdaptSettings(per_locale=3, same_sources=same_sources)
+        made = adapt_with_lexicons(english, tmp_path, ["eng_Latn"], "qu,es", settings).examples
+        ids = [{e.id for e in made if e.locale == locale} for locale in ("quy_Latn", "es-ES")]
+        assert (ids[0] == ids[1]) is same_sources  # by default a sample of its own each
     with pytest.raises(PolynluError, match=r"no lexicon .* for 'fr'"):
         adapt_with_lexicons(english, tmp_path, ["eng_Latn"], "fr")
     with pytest.raises(PolynluError, match="needs English examples"):

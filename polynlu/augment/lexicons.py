@@ -131,13 +131,22 @@ class Translation:
 
 
 def translate(
-    example: Example, lexicon: Lexicon, locale: str, rng: random.Random, *, rate: float = 1.0
+    example: Example,
+    lexicon: Lexicon,
+    locale: str,
+    rng: random.Random,
+    *,
+    rate: float = 1.0,
+    keep_unknown: bool = True,
 ) -> Translation:
     """``example`` word for word into ``lexicon``'s language, as an example of ``locale``.
     With ``rate`` below 1, each word or phrase the lexicon has is translated with that
-    probability and otherwise kept: code-switching (``polynlu.augment.code_switch``)."""
+    probability and otherwise kept: code-switching (``polynlu.augment.code_switch``).
+    ``keep_unknown=False`` leaves out the words the lexicon lacks (not a slot's, nor
+    punctuation), so that no English is left to learn from."""
     words = segment(example.utt, example.locale, "punctuation")
     edges = {offset for span in example.slots for offset in (span.start, span.end)}
+    in_slots = {w.start for w in words for s in example.slots if s.start <= w.start < s.end}
     pieces: list[str] = []
     new_offsets: dict[int, tuple[int, int]] = {}  # old word start → new (start, end)
     length = 0
@@ -150,6 +159,10 @@ def translate(
         if replacement and rate < 1 and rng.random() >= rate:
             replacement = []
         first, last = words[index], words[index + run - 1]
+        if not (replacement or keep_unknown or first.start in in_slots) and _is_word(first):
+            cursor = last.end if pieces else _next_start(words, index + run, len(example.utt))
+            index += run
+            continue
         pieces.append(example.utt[cursor : first.start])
         length += first.start - cursor
         text = rng.choice(replacement) if replacement else example.utt[first.start : last.end]
@@ -174,6 +187,16 @@ def translate(
         segmentation="punctuation",
     )
     return Translation(new, len(words), translated)
+
+
+def _is_word(word: Word) -> bool:
+    return any(character.isalnum() for character in word.text)
+
+
+def _next_start(words: Sequence[Word], index: int, end: int) -> int:
+    """Where the next word begins (the text's end after the last): a left-out first word
+    takes the space after it along."""
+    return words[index].start if index < len(words) else end
 
 
 def _longest_match(
@@ -201,8 +224,13 @@ class AdaptSettings:
     """How ``polynlu train --lexicon`` makes pseudo-labelled data."""
 
     per_locale: int | None = None
-    """Translate at most this many English examples into each language (None: all); the
-    same English examples for every language."""
+    """Translate at most this many English examples into each language (None: all)."""
+    same_sources: bool = False
+    """With ``per_locale``: translate the same English examples into every language, instead
+    of a sample of its own for each (which, over many languages, trains on more of the
+    English and repeats each sentence less)."""
+    keep_unknown: bool = True
+    """Keep the English words the lexicon lacks (``translate``)."""
     seed: int = 0
 
 
@@ -240,16 +268,23 @@ def adapt(
     ``target_locale`` names it)."""
     if not english:
         raise PolynluError(f"lexicon adaptation needs English examples ({', '.join(ENGLISH)})")
-    chosen = list(english)
-    if settings.per_locale is not None and settings.per_locale < len(chosen):
-        chosen = random.Random(settings.seed).sample(chosen, settings.per_locale)
+
+    def sources(locale: str) -> list[Example]:
+        if settings.per_locale is None or settings.per_locale >= len(english):
+            return list(english)
+        seed = settings.seed if settings.same_sources else f"{settings.seed}:{locale}:sources"
+        return random.Random(seed).sample(list(english), settings.per_locale)
+
     result = Adaptation([], {}, {})
     for locale, lexicon in lexicons.items():
         rng = random.Random(f"{settings.seed}:{locale}")
         words = translated = 0
-        for example in chosen:
-            translation = translate(example, lexicon, locale, rng)
-            result.examples.append(translation.example)
+        for example in sources(locale):
+            translation = translate(
+                example, lexicon, locale, rng, keep_unknown=settings.keep_unknown
+            )
+            if translation.example.utt.strip():  # not every word left out
+                result.examples.append(translation.example)
             words += translation.words
             translated += translation.translated
         result.coverage[locale] = translated / max(words, 1)
