@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from polynlu.augment.lexicons import AdaptSettings
+from polynlu.augment.lexicons import Adaptation, AdaptSettings
 from polynlu.augment.projection import ProjectSettings
 from polynlu.data.formats import DATA_FORMATS
 from polynlu.errors import DataError, PolynluError
@@ -33,6 +33,7 @@ from polynlu.text.segmentation import Segmentation
 from polynlu.text.validation import LOCALE_MESSAGE, is_locale, text_problem
 from polynlu.training.base import TRAINERS
 from polynlu.training.config import (
+    ALIGN_WEIGHT,
     FEW_SHOT_EXAMPLES_PER_INTENT,
     FEW_SHOT_MAX_EXAMPLES,
     BaselineConfig,
@@ -392,6 +393,13 @@ def train(
             "keeping them in the translation."
         ),
     ] = False,
+    adapt_align: Annotated[
+        bool,
+        typer.Option(
+            help="With --lexicon: pull each translation's sentence embedding toward the "
+            "untrained encoder's embedding of its English source while training."
+        ),
+    ] = False,
     code_switch: Annotated[
         float | None,
         typer.Option(
@@ -442,10 +450,13 @@ def train(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, config.seed)
-    if lexicon is None and (adapt_locales or adapt_per_locale or adapt_drop_unknown):
+    if lexicon is None and (adapt_locales or adapt_per_locale or adapt_drop_unknown or adapt_align):
         raise PolynluError(
-            "--adapt-locales, --adapt-per-locale and --adapt-drop-unknown need --lexicon"
+            "--adapt-locales, --adapt-per-locale, --adapt-drop-unknown and --adapt-align need "
+            "--lexicon"
         )
+    if adapt_align and trainer_type.config_type is not TrainConfig:
+        raise PolynluError("--adapt-align needs --model joint: it moves the encoder")
     if code_switch and trainer_type.config_type is not TrainConfig:
         raise PolynluError("--code-switch needs --model joint: its words come from the encoder")
     if with_added is not None:
@@ -480,15 +491,18 @@ def train(
             f"The data has no dev partition: {len(dev):,} of its utterances (a tenth of each "
             "intent's) are held out to choose the best epoch"
         )
+    anchor_sources: dict[Example, Example] = {}
     if lexicon is not None:
         # After the recipe and the dev set are chosen: they follow the real labels, and no
         # translation of a held-out utterance is trained on.
         settings = AdaptSettings(
             per_locale=adapt_per_locale, keep_unknown=not adapt_drop_unknown, seed=config.seed
         )
-        examples = examples + _adapt(
-            examples, lexicon, available, adapt_locales, settings, skip_invalid
-        )
+        adaptation = _adapt(examples, lexicon, available, adapt_locales, settings, skip_invalid)
+        examples = examples + adaptation.examples
+        if adapt_align and isinstance(config, TrainConfig):
+            anchor_sources = adaptation.sources
+            config = replace(config, align_weight=ALIGN_WEIGHT)
     if code_switch and isinstance(config, TrainConfig):
         examples = _code_switch(examples, config.backbone, code_switch, config.seed, show_progress)
     _say_settings(f"Training {model}", config)
@@ -506,6 +520,7 @@ def train(
         ),
         segmentation=segmentation,
         slot_values=slot_values,
+        anchor_sources=anchor_sources,
     )
     trainer.fit(training_data, resume=resume)
     console.print(
@@ -543,7 +558,7 @@ def _adapt(
     targets: str | None,
     settings: AdaptSettings,
     skip_invalid: bool = False,
-) -> list[Example]:
+) -> Adaptation:
     """The English examples translated with the lexicons, and a table of what they covered."""
     from polynlu.augment.lexicons import adapt_with_lexicons
 
@@ -558,7 +573,7 @@ def _adapt(
     for locale, coverage in sorted(adaptation.coverage.items()):
         table.add_row(locale, f"{counts[locale]:,}", f"{100 * coverage:.1f}%")
     console.print(table)
-    return adaptation.examples
+    return adaptation
 
 
 def _say_settings(what: str, settings: Any) -> None:

@@ -215,6 +215,42 @@ def test_the_anchor_keeps_sentence_embeddings_nearer_the_untrained_encoder(
     assert drift(10.0) < drift(0.0)
 
 
+def test_alignment_moves_translations_toward_their_sources(tmp_path: Path) -> None:
+    """``align_weight`` pulls a translation's sentence embedding toward the untrained
+    encoder's embedding of its source (lexicon adaptation), not toward its own."""
+    data = tiny_training_data(["en-US"], ["en-US"])
+    translations = {
+        replace(example, id=f"t{example.id}", locale="de-DE", utt=_reversed(example.utt)): example
+        for example in data.train
+        if not example.slots
+    }
+    assert translations
+    sources = list(translations.values())
+    fast = replace(TINY_JOINT, epochs=3, learning_rate=5e-3)
+    untrained = JointTrainer(fast, tmp_path / "u", show_progress=False)
+    start = untrained._build_model(data.train, torch.device("cpu")).sentence_embeddings(
+        [e.utt for e in sources], [e.locale for e in sources]
+    )
+
+    def distance(align_weight: float) -> float:
+        config = replace(fast, align_weight=align_weight)
+        mixed = replace(data, train=[*data.train, *translations], anchor_sources=translations)
+        model = JointTrainer(config, tmp_path / str(align_weight), show_progress=False).fit(mixed)
+        after = model.sentence_embeddings(
+            [e.utt for e in translations], [e.locale for e in translations]
+        )
+        cosine = (start * after).sum(-1) / (
+            np.linalg.norm(start, axis=-1) * np.linalg.norm(after, axis=-1)
+        )
+        return float(1 - cosine.mean())
+
+    assert distance(10.0) < distance(0.0)
+
+
+def _reversed(text: str) -> str:
+    return " ".join(reversed(text.split()))
+
+
 def test_few_shot_data_gets_the_few_shot_recipe() -> None:
     from polynlu.training.config import FEW_SHOT, FEW_SHOT_ONE_INTENT, recipe_for
 

@@ -245,6 +245,9 @@ class Adaptation:
     """Locale → the lexicon file it came from."""
     skipped: list[DataError] = field(default_factory=list)
     """The used lexicons' lines left out (``skip_invalid``)."""
+    sources: dict[Example, Example] = field(default_factory=dict)
+    """Each translation → the English example it translates
+    (``TrainingData.anchor_sources``)."""
 
 
 def target_locale(code: str, data_locales: Iterable[str]) -> str:
@@ -285,6 +288,7 @@ def adapt(
             )
             if translation.example.utt.strip():  # not every word left out
                 result.examples.append(translation.example)
+                result.sources[translation.example] = example
             words += translation.words
             translated += translation.translated
         result.coverage[locale] = translated / max(words, 1)

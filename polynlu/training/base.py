@@ -8,7 +8,7 @@ KIND`` finds the trainer in ``TRAINERS`` and maps the options given onto ``confi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,6 +33,9 @@ class TrainingData:
     """The words the labels are on (``DataSet.segmentation``); the model learns and keeps it."""
     slot_values: dict[str, dict[str, str]] = field(default_factory=dict)
     """``DataSet.slot_values()``: the synonyms the model applies to the slots it finds."""
+    anchor_sources: Mapping[Example, Example] = field(default_factory=dict)
+    """A training example made by translation → the example it translates: the joint
+    trainer's ``align_weight`` pulls the one's sentence embedding toward the other's."""
 
 
 class Trainer(ABC):

@@ -48,6 +48,11 @@ class TrainConfig:
     anchor_weight: float = 0.0
     """Weight of the loss that keeps sentence embeddings near the untrained encoder's (see
     ``JointTrainer.loss``); 0 leaves the encoder free."""
+    align_weight: float = 0.0
+    """The same loss for a translation made for training (``TrainingData.anchor_sources``:
+    lexicon adaptation), toward the untrained encoder's embedding of its English source
+    instead of its own: it pulls the new language toward the old. 0 leaves translations to
+    ``anchor_weight`` like any example."""
     min_epoch_examples: int = 0
     """Pass over smaller data again within an epoch until it holds this many examples: ten
     examples are one step an epoch, too few for epochs to mean anything."""
@@ -86,6 +91,8 @@ intent accuracy by 4.2 points. An epoch is at least 40 steps of 16 (ten examples
 60 intents make 38), so any few-shot data trains 400 steps."""
 
 
+ALIGN_WEIGHT = 3.0
+"""``align_weight`` where ``polynlu train --adapt-align`` turns it on: the few-shot anchor's."""
 FEW_SHOT_ONE_INTENT = replace(FEW_SHOT, freeze_layers=4, anchor_weight=0.0)
 """The few-shot recipe for data of a single intent, where only slots are learned. The anchor
 and the frozen layers keep the sentence embeddings that intents are told apart by; they cost

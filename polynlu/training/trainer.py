@@ -71,6 +71,15 @@ def _depth(encoder_parameter: str) -> int | None:
     return int(match.group(1)) + 1 if match else None
 
 
+_ADDED_SETTINGS = {"align_weight": 0.0}
+"""Settings added after checkpoints were already being written, with the value that
+reproduces how those runs trained: such a checkpoint still resumes."""
+
+
+def _same_settings(saved: dict[str, Any], now: dict[str, Any]) -> bool:
+    return {**_ADDED_SETTINGS, **saved} == {**_ADDED_SETTINGS, **now}
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -243,6 +252,7 @@ class JointTrainer(Trainer):
         self.data = TrainingData(())
         """What ``fit`` was given: the model records its source, words and synonyms."""
         self._anchors: torch.Tensor | None = None
+        self._anchor_weights: torch.Tensor | None = None
         self.processes = Processes()
         """This process among those ``torchrun`` started (distributed.py); one otherwise."""
         self._forward: nn.Module | None = None
@@ -257,7 +267,7 @@ class JointTrainer(Trainer):
         if not resume or not state_file.is_file():
             return None
         state: dict[str, Any] = json.loads(state_file.read_text("utf-8"))
-        if state["config"] != self.fingerprint():
+        if not _same_settings(state["config"], self.fingerprint()):
             raise PolynluError(
                 f"cannot resume from {state_file.parent}: it was trained with another configuration"
             )
@@ -299,13 +309,7 @@ class JointTrainer(Trainer):
         network = model.network
         # Before any step (and before a resumed run restores its weights): the sentence
         # embeddings the anchor keeps the encoder near.
-        self._anchors = (
-            torch.from_numpy(
-                model.sentence_embeddings([e.utt for e in train], [e.locale for e in train])
-            ).to(device)
-            if config.anchor_weight
-            else None
-        )
+        self._anchors, self._anchor_weights = self._anchor_targets(model, train, device)
         self._forward = _TrainingForward(network)
         if processes.distributed:
             self._forward = nn.parallel.DistributedDataParallel(self._forward)
@@ -537,6 +541,28 @@ class JointTrainer(Trainer):
         """The training examples whose intents are gold labels (the prototypes' data)."""
         return train
 
+    def _anchor_targets(
+        self, model: JointModel, train: Sequence[Example], device: torch.device
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Each example's anchor (the untrained encoder's embedding of it, or of its source
+        for a translation with ``align_weight``) and the weight of its drift from it; None
+        when no example has a weight."""
+        config = self.config
+        sources = self.data.anchor_sources if config.align_weight else {}
+        weights = [
+            config.align_weight if example in sources else config.anchor_weight for example in train
+        ]
+        if not any(weights):
+            return None, None
+        targets = [sources.get(example, example) for example in train]
+        embeddings = model.sentence_embeddings(
+            [e.utt for e in targets], [e.locale for e in targets]
+        )
+        return (
+            torch.from_numpy(embeddings).to(device),
+            torch.tensor(weights, dtype=torch.float32, device=device),
+        )
+
     def fingerprint(self) -> dict[str, Any]:
         """What must match for ``resume`` to continue a run (not how often it is saved)."""
         settings = asdict(self.config)
@@ -555,13 +581,14 @@ class JointTrainer(Trainer):
         """Cross-entropy on the gold intent and on each word's gold slot label, plus the
         anchor: ``anchor_weight`` × (1 − cosine) between each sentence embedding and the one
         the untrained encoder gave it, which keeps the sentence space where the pre-trained
-        encoder aligned its languages."""
+        encoder aligned its languages; for a translation with ``align_weight``, the one it
+        gave the translation's source, which moves the new language there."""
         pooled, intent_logits, slot_logits = self.forward(model, batch)
         loss = gold_loss(intent_logits, slot_logits, examples, intent_index, slot_index)
-        if self._anchors is not None:
-            anchors = self._anchors[torch.tensor(list(indices), device=pooled.device)]
-            drift = 1 - nn.functional.cosine_similarity(pooled, anchors, dim=-1)
-            loss = loss + self.config.anchor_weight * drift.mean()
+        if self._anchors is not None and self._anchor_weights is not None:
+            rows = torch.tensor(list(indices), device=pooled.device)
+            drift = 1 - nn.functional.cosine_similarity(pooled, self._anchors[rows], dim=-1)
+            loss = loss + (self._anchor_weights[rows] * drift).mean()
         return loss
 
     def forward(
