@@ -102,6 +102,13 @@ def unknown_rates(examples: list[Any]) -> dict[str, float]:
     }
 
 
+def _trained_when(model: Path) -> str | None:
+    """When a model folder's training ran (its provenance), for a reused model."""
+    config = json.loads((model / "config.json").read_text("utf-8"))
+    created: str | None = config.get("provenance", {}).get("created")
+    return created
+
+
 def averages(accuracy: dict[str, float], groups: dict[str, list[str]]) -> dict[str, float]:
     return {
         name: round(statistics.fmean(accuracy[v] for v in members), 2)
@@ -152,6 +159,19 @@ def main() -> None:
         help="English sentences translated into each language [default: all 701].",
     )
     parser.add_argument("--skip-training", action="store_true", help="Reuse WORK's models.")
+    parser.add_argument(
+        "--reuse-english",
+        action="store_true",
+        help="Reuse WORK's English-only model where it exists; train the adapted one.",
+    )
+    parser.add_argument(
+        "--adapt-options",
+        default="",
+        help="More `polynlu train` options for the adapted model: '--adapt-align'.",
+    )
+    parser.add_argument(
+        "--name", default="language_reach", help="The result's name in benchmarks/results."
+    )
     parser.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -187,31 +207,40 @@ def main() -> None:
 
     extra = ["--epochs", str(args.epochs)] if args.epochs else []
     common = ["--data", str(sib), "--train-locales", "eng_Latn", "--skip-invalid", "--no-progress"]
-    models = {"english": args.work / "english", "adapted": args.work / "adapted"}
+    adapted = "adapted" if args.name == "language_reach" else args.name
+    models = {"english": args.work / "english", "adapted": args.work / adapted}
     adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", ",".join(with_lexicon)]
     if args.adapt_per_locale:
         adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
+    adapt += args.adapt_options.split()
     seconds: dict[str, float] = {}
+    reuse = args.reuse_english and (models["english"] / "config.json").is_file()
     if not args.skip_training:
-        seconds["english"] = polynlu("train", *common, *extra, "--output", str(models["english"]))
+        if not reuse:
+            seconds["english"] = polynlu(
+                "train", *common, *extra, "--output", str(models["english"])
+            )
         seconds["adapted"] = polynlu(
             "train", *common, *extra, *adapt, "--output", str(models["adapted"])
         )
     accuracy: dict[str, dict[str, float]] = {}
     for name, model in models.items():
-        folder = args.work / f"eval-{name}"
-        seconds[f"evaluate {name}"] = polynlu(
-            "evaluate",
-            str(model),
-            "--data",
-            str(sib),
-            "--split",
-            "dev",
-            "--output",
-            str(folder),
-            "--skip-invalid",
-            "--no-progress",
-        )
+        folder = args.work / f"eval-{model.name}"
+        if name == "english" and reuse and (folder / "metrics.json").is_file():
+            console.print(f"Reusing {folder}'s scores of the English-only model")
+        else:
+            seconds[f"evaluate {name}"] = polynlu(
+                "evaluate",
+                str(model),
+                "--data",
+                str(sib),
+                "--split",
+                "dev",
+                "--output",
+                str(folder),
+                "--skip-invalid",
+                "--no-progress",
+            )
         metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
         accuracy[name] = {v: 100 * s["intent_acc"] for v, s in metrics["locales"].items()}
 
@@ -265,12 +294,14 @@ def main() -> None:
         f"answers kept, {cutoff['wrong_answers_unknown']}% of its wrong ones become 'unknown'"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(accuracy, RESULTS / "language_reach.png")
+    plot(accuracy, RESULTS / f"{args.name}.png")
     payload = {
         "command": "python benchmarks/language_reach.py " + " ".join(sys.argv[1:]),
         "data": "SIB-200 dev (99 sentences a variety); trained on eng_Latn train (701)",
         "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
         "adapt_per_locale": args.adapt_per_locale,
+        "adapt_options": args.adapt_options,
+        "english_model_trained": _trained_when(models["english"]),
         "adapted_locales": with_lexicon,
         "groups": {name: len(members) for name, members in groups.items()},
         "averages": summary,
@@ -290,14 +321,14 @@ def main() -> None:
         },
         "languages_table": f"{len(languages())} varieties in polynlu/data/languages.tsv",
     }
-    path = write_result("language_reach", payload)
+    path = write_result(args.name, payload)
     (args.work / "langid_scores.json").write_text(
         json.dumps(
             {v: {"right": r["scores_right"], "wrong": r["scores_wrong"]} for v, r in langid.items()}
         ),
         "utf-8",
     )
-    console.print(f"Wrote {path} and {RESULTS / 'language_reach.png'}")
+    console.print(f"Wrote {path} and {RESULTS / f'{args.name}.png'}")
 
 
 if __name__ == "__main__":
