@@ -35,8 +35,9 @@ from common import RESULTS, ROOT, write_result
 from rich.console import Console
 from rich.table import Table
 
-from polynlu.augment.lexicons import read_lexicons, target_locale
+from polynlu.augment.lexicons import target_locale
 from polynlu.data.formats import read_data
+from polynlu.data.lexicons import read_lexicons
 from polynlu.data.locales import find_language, languages, locale_info
 from polynlu.langid import MIN_LANGUAGE_SCORE, LanguageIdentifier
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone

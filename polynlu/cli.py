@@ -89,6 +89,16 @@ SkipInvalid = Annotated[
     typer.Option("--skip-invalid", help="Report rows that cannot be read, skip them and go on."),
 ]
 ShowProgress = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bars.")]
+ReadingLexicon = Annotated[
+    Path | None,
+    typer.Option(
+        "--lexicon",
+        exists=True,
+        help="A bilingual lexicon or a folder of en_<code>.tsv: requests in its languages are "
+        "also read into English word for word, and the intent chosen from both readings "
+        "(docs/languages.md).",
+    ),
+]
 
 
 def _report_invalid(invalid: list[DataError], *, shown: int = 10) -> None:
@@ -535,7 +545,7 @@ def _code_switch(
 ) -> list[Example]:
     """``share`` of the English examples in place of their code-switched copies."""
     from polynlu.augment.code_switch import CodeSwitchSettings, code_switched
-    from polynlu.augment.lexicons import ENGLISH
+    from polynlu.data.lexicons import ENGLISH
     from polynlu.models.backbones.registry import load_backbone
 
     english = [example for example in examples if example.locale in ENGLISH]
@@ -597,6 +607,7 @@ def evaluate(
     format: FormatOption = None,
     data_locale: DataLocaleOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Utterances per model call.")] = 256,
+    lexicon: ReadingLexicon = None,
     skip_invalid: SkipInvalid = False,
     show_progress: ShowProgress = True,
 ) -> None:
@@ -608,7 +619,7 @@ def evaluate(
     from polynlu.evaluation.report import locale_table, write_report
 
     _check_writable(output)  # before the scoring, not after it
-    nlu = NLU.load(model)
+    nlu = NLU.load(model, lexicon=lexicon)
     source = DataSource(data, format, data_locale)
     _, examples, segmentation, partitioned, *_ = _read(
         source, locales, split, skip_invalid=skip_invalid, show_progress=show_progress
@@ -624,6 +635,7 @@ def evaluate(
         "data": data,
         "split": split,
         "examples": len(examples),
+        "lexicon": str(lexicon) if lexicon else None,
         "polynlu_version": __version__,
     }
     # MASSIVE's official reading of annotations applies to its own words only.
@@ -921,6 +933,7 @@ def parse(
         str | None, typer.Option(help="The utterance's locale, e.g. de-DE (else detected).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    lexicon: ReadingLexicon = None,
 ) -> None:
     """Interpret one utterance (or one per line from stdin with '-', as JSON lines)."""
     from polynlu import NLU
@@ -931,7 +944,7 @@ def parse(
         problem = text_problem(text)
         if problem:
             raise PolynluError(f"the utterance {problem}")
-    nlu = NLU.load(model)
+    nlu = NLU.load(model, lexicon=lexicon)
     if text == "-":
         _parse_stream(nlu, locale)
         return
@@ -1254,6 +1267,7 @@ def serve(
         ),
     ] = None,
     speak: Annotated[bool, typer.Option(help="Answer assistant requests with speech too.")] = True,
+    lexicon: ReadingLexicon = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the model over HTTP: POST /v1/parse, /v1/parse/batch, /v1/feedback,
@@ -1294,6 +1308,7 @@ def serve(
         max_audio_bytes=max_audio_bytes,
         max_audio_seconds=max_audio_seconds,
         speak=speak,
+        lexicon=str(lexicon.resolve()) if lexicon is not None else None,
         # Workers × threads beyond the cores only adds contention.
         threads=threads or max(1, _usable_cores() // workers),
     )

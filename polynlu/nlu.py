@@ -8,6 +8,7 @@ from pathlib import Path
 
 from polynlu.data.example import Example, example_from_spans
 from polynlu.data.formats.native import parse_bracketed
+from polynlu.data.lexicons import LexiconReading
 from polynlu.errors import DataError, PolynluError
 from polynlu.langid import LanguageIdentifier, language_of
 from polynlu.models.base import NLUModel, load_model
@@ -34,17 +35,30 @@ class NLU:
         *,
         detect_language: bool = True,
         rewriter: Callable[[str], str | None] | None = None,
+        reader: Callable[[str, str | None], str | None] | None = None,
     ) -> None:
         self.model = model
         self.rewriter = rewriter
         """Text → the text to parse instead, or None: how rewrites learned from use
         (``learning.rewrites``) reach the model without the model knowing of them."""
+        self.reader = reader
+        """Text and its locale → the text read into English, or None: a lexicon's reading
+        (``data.lexicons.LexiconReading``), parsed beside the text for the intent."""
         self.identifier = LanguageIdentifier(model.train_locales) if detect_language else None
         self._trained_languages = {language_of(locale) for locale in model.train_locales}
 
     @classmethod
-    def load(cls, folder: str | Path, *, detect_language: bool = True) -> NLU:
-        return cls(load_model(folder), detect_language=detect_language)
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        detect_language: bool = True,
+        lexicon: str | Path | None = None,
+    ) -> NLU:
+        """``lexicon``: a lexicon or a folder of them (``data.lexicons``) whose languages'
+        requests are also read into English word for word (``LexiconReading``)."""
+        reader = LexiconReading.read(lexicon, skip_invalid=True) if lexicon else None
+        return cls(load_model(folder), detect_language=detect_language, reader=reader)
 
     def save(self, folder: str | Path) -> None:
         self.model.save(Path(folder))
@@ -77,11 +91,20 @@ class NLU:
             detected = self.identifier.detect(text) if self.identifier else None
             chosen_locales.append(detected.locale if detected else None)
             sources.append("detected" if detected else None)
+        reader = self.reader
+        readings = [
+            reader(text, locale) if reader is not None else None
+            for text, locale in zip(texts, chosen_locales, strict=True)
+        ]
         # Utterances of similar length share a model call: less padding, more throughput.
         results = map_by_length(
-            list(zip(texts, chosen_locales, strict=True)),
-            lambda pairs: self.model.predict([t for t, _ in pairs], [loc for _, loc in pairs]),
-            length=lambda pair: len(pair[0]),
+            list(zip(texts, chosen_locales, readings, strict=True)),
+            lambda rows: self.model.predict(
+                [text for text, _, _ in rows],
+                [locale for _, locale, _ in rows],
+                [reading for _, _, reading in rows],
+            ),
+            length=lambda row: len(row[0]),
             batch_size=batch_size,
         )
         return [

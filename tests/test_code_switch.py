@@ -17,9 +17,9 @@ from polynlu.augment.code_switch import (
     english_words,
     induce_lexicon,
 )
-from polynlu.augment.lexicons import Lexicon, read_lexicon
 from polynlu.data import MassiveData
 from polynlu.data.example import example_from_spans
+from polynlu.data.lexicons import Lexicon, read_lexicon
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import TINY_BACKBONE, load_backbone
 from polynlu.text.spans import Span

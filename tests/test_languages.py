@@ -7,23 +7,24 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from support import TINY, polynlu
 
+from polynlu import NLU
 from polynlu.augment.lexicons import (
     AdaptSettings,
     adapt,
     adapt_with_lexicons,
-    read_lexicon,
-    read_lexicons,
     target_locale,
     translate,
 )
 from polynlu.data import massive_locales, parse_locale_list
 from polynlu.data.example import example_from_spans
 from polynlu.data.formats import detect_format, read_data, write_data
+from polynlu.data.lexicons import LexiconReading, read_lexicon, read_lexicons
 from polynlu.data.locales import find_language, group_of, languages, locale_for
 from polynlu.errors import DataError, PolynluError
 from polynlu.text.spans import Span
@@ -207,9 +208,10 @@ def test_train_with_a_lexicon_then_evaluate_and_serve_intent_only_data(
     trained = polynlu(
         "train", "--data", str(sib), "--train-locales", "eng_Latn", "--output", str(model),
         "--backbone", "tiny-random", "--epochs", "1", "--max-length", "32",
-        "--lexicon", str(lexicons), "--no-progress",
+        "--lexicon", str(lexicons), "--adapt-align", "--adapt-drop-unknown", "--no-progress",
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
+    assert "align_weight 3.0" in trained.stdout  # the settings line says alignment is on
     assert "Lexicon adaptation" in trained.stdout and "quy_Latn" in trained.stdout
     assert "on 12 utterances from 2 locale(s)" in trained.stdout  # 6 English + 6 translated
     config = json.loads((model / "config.json").read_text("utf-8"))
@@ -217,21 +219,52 @@ def test_train_with_a_lexicon_then_evaluate_and_serve_intent_only_data(
     assert config["slot_labels"] == ["Other"]  # no slot types: an intent head alone
     report = tmp_path / "eval"
     evaluated = polynlu(
-        "evaluate", str(model), "--data", str(sib), "--output", str(report), "--no-progress"
-    )
+        "evaluate", str(model), "--data", str(sib), "--output", str(report), "--no-progress",
+        "--lexicon", str(lexicons),
+    )  # fmt: skip
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads((report / "metrics.json").read_text("utf-8"))
+    assert metrics["meta"]["lexicon"] == str(lexicons)
     assert metrics["scored"] == ["intent_acc"]
     assert set(metrics["locales"]) == {"eng_Latn", "quy_Latn"}
     assert set(metrics["groups"]["pretraining"]) == {"seen", "unseen"}
     markdown = (report / "report.md").read_text("utf-8")
     assert "Intent acc." in markdown and "Slot F1" not in markdown
-    with serve_command(model) as url:  # type: ignore[operator]
+    with serve_command(model, "--lexicon", str(lexicons)) as url:  # type: ignore[operator]
         answer = httpx.post(
             f"{url}/v1/parse", json={"text": "chay equipo atiparqan", "locale": "quy_Latn"}
         ).json()
     assert answer["intent"] in {"sports", "health", "travel"}
     assert answer["locale"] == "quy_Latn" and answer["zero_shot"] is False
+
+
+def test_a_lexicon_reads_requests_back_into_english(tmp_path: Path) -> None:
+    (tmp_path / "en_qu.tsv").write_text(LEXICON, "utf-8")
+    reading = LexiconReading.read(tmp_path)
+    assert reading.languages == ["quy_Latn"]
+    # The longest run the lexicon has; words it lacks stay; any code system names the language.
+    assert reading("Equipo atiparqan pukllayta!", "quy_Latn") == "team won pukllayta !"
+    assert reading("qaylla puriy llaqtaman", "qu") == "short trip llaqtaman"
+    assert reading("pukllay", "quy_Latn") in {"match", "game"}
+    assert reading("Equipo atiparqan", "de-DE") is None  # no lexicon for the language
+    assert reading("mana allinchu", "quy_Latn") is None  # none of its words
+
+
+def test_the_intent_comes_from_the_request_and_its_reading(
+    tiny_joint: tuple[Any, Path],
+) -> None:
+    model, _ = tiny_joint
+    text, reading = "pon una alarma", "wake me up at five am"
+    alone = NLU(model).parse(text, locale="es-ES")
+    both = NLU(model, reader=lambda t, locale: reading if t == text else None)
+    read = both.parse(text, locale="es-ES")
+    own, english = model.probabilities([text, reading], ["es-ES", None])
+    mean = (own.intent_probs + english.intent_probs) / 2
+    assert read.intent == model.intents[int(mean.argmax())]
+    assert read.slots == alone.slots  # slots stay the request's own
+    assert both.parse("anything else", locale="es-ES") == NLU(model).parse(
+        "anything else", locale="es-ES"
+    )
 
 
 def test_a_lexicon_adapts_slot_data_too(tmp_path: Path) -> None:

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from polynlu.augment.lexicons import ENGLISH, Lexicon, translate
+from polynlu.augment.lexicons import translate
 from polynlu.augment.projection import padded
 from polynlu.data.example import Example
+from polynlu.data.lexicons import ENGLISH, Lexicon
 from polynlu.errors import PolynluError
 from polynlu.text.segmentation import segment
 

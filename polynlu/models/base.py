@@ -155,13 +155,26 @@ class NLUModel(ABC):
         self.prototypes = self.prototypes.add(intent, embeddings)
         self.added_examples = [*self.added_examples, *examples]
 
-    def predict(self, texts: Sequence[str], locales: Sequence[str | None]) -> list[Interpretation]:
-        """Interpret a batch of utterances (``locales[i]`` may be None when unknown)."""
+    def predict(
+        self,
+        texts: Sequence[str],
+        locales: Sequence[str | None],
+        readings: Sequence[str | None] | None = None,
+    ) -> list[Interpretation]:
+        """Interpret a batch of utterances (``locales[i]`` may be None when unknown).
+        ``readings[i]``, where given, is the same utterance in words the model knows better
+        (``NLU.reader``): the intent is chosen from the average of both texts' intent
+        probabilities; the slots stay the utterance's own."""
+        scores = self.probabilities(texts, locales)
+        read = [i for i, reading in enumerate(readings or ()) if reading]
+        if readings is not None and read:
+            english = self.probabilities([readings[i] or "" for i in read], [None] * len(read))
+            for i, other in zip(read, english, strict=True):
+                mean = (scores[i].intent_probs + other.intent_probs) / 2
+                scores[i] = replace(scores[i], intent_probs=mean)
         results = [
-            interpret(text, locale, scores, self._intents, self._slot_labels, self.calibration)
-            for text, locale, scores in zip(
-                texts, locales, self.probabilities(texts, locales), strict=True
-            )
+            interpret(text, locale, score, self._intents, self._slot_labels, self.calibration)
+            for text, locale, score in zip(texts, locales, scores, strict=True)
         ]
         return [self._normalized(result) for result in results] if self.slot_values else results
 

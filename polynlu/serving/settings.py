@@ -52,6 +52,9 @@ class ServeSettings:
     """Serve the voice assistant: ``POST /v1/assistant``, its state, and the web page at ``/``."""
     assistant_state: str | None = None
     """The DuckDB file the assistant's skills keep alarms, lists and lights in (None: memory)."""
+    lexicon: str | None = None
+    """Bilingual lexicons whose languages' requests are also read into English word for
+    word (``NLU.reader``)."""
     max_audio_bytes: int = 5_000_000
     max_audio_seconds: float = 30.0
     speak: bool = True

@@ -51,7 +51,7 @@ class ServiceState:
     @classmethod
     def load(cls, settings: ServeSettings) -> ServiceState:
         folder = Path(settings.model)
-        nlu = NLU.load(folder, detect_language=settings.detect_language)
+        nlu = NLU.load(folder, detect_language=settings.detect_language, lexicon=settings.lexicon)
         if (folder / REWRITES_FILE).is_file():
             rewrites = RewriteTable.load(folder)
             nlu.rewriter = rewrites.target_of
