@@ -171,6 +171,11 @@ def main() -> None:
         help="More `polynlu train` options for the adapted model: '--adapt-align'.",
     )
     parser.add_argument(
+        "--reading",
+        action="store_true",
+        help="Also score each model reading requests back into English with the lexicons.",
+    )
+    parser.add_argument(
         "--name", default="language_reach", help="The result's name in benchmarks/results."
     )
     parser.add_argument("--epochs", type=int, default=None, help="Override the recipe's epochs.")
@@ -224,24 +229,22 @@ def main() -> None:
         seconds["adapted"] = polynlu(
             "train", *common, *extra, *adapt, "--output", str(models["adapted"])
         )
+    # Each model as it is, and (--reading) reading requests back into English with the
+    # same lexicons while parsing (``polynlu evaluate --lexicon``).
+    scorings: list[tuple[str, Path, list[str]]] = [(n, m, []) for n, m in models.items()]
+    if args.reading:
+        reading = ["--lexicon", str(lexicon_folder)]
+        scorings += [(f"{name} + reading", model, reading) for name, model in models.items()]
     accuracy: dict[str, dict[str, float]] = {}
-    for name, model in models.items():
-        folder = args.work / f"eval-{model.name}"
-        if name == "english" and reuse and (folder / "metrics.json").is_file():
+    for name, model, options in scorings:
+        folder = args.work / f"eval-{model.name}{'-reading' if options else ''}"
+        if reuse and name.startswith("english") and (folder / "metrics.json").is_file():
             console.print(f"Reusing {folder}'s scores of the English-only model")
         else:
             seconds[f"evaluate {name}"] = polynlu(
-                "evaluate",
-                str(model),
-                "--data",
-                str(sib),
-                "--split",
-                "dev",
-                "--output",
-                str(folder),
-                "--skip-invalid",
-                "--no-progress",
-            )
+                "evaluate", str(model), "--data", str(sib), "--split", "dev",
+                "--output", str(folder), "--skip-invalid", "--no-progress", *options,
+            )  # fmt: skip
         metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
         accuracy[name] = {v: 100 * s["intent_acc"] for v, s in metrics["locales"].items()}
 
@@ -252,17 +255,19 @@ def main() -> None:
     table.add_column("varieties")
     table.add_column("n", justify="right")
     for name in accuracy:
-        table.add_column(name, justify="right")
-    table.add_column("Δ", justify="right")
+        table.add_column(name if name == "english" else f"{name} (Δ)", justify="right")
     for group, members in groups.items():
         if not members:
             continue
-        values = [summary[name][group] for name in accuracy]
+        base = summary["english"][group]
         table.add_row(
             group,
             str(len(members)),
-            *(f"{v:.1f}" for v in values),
-            f"{values[-1] - values[0]:+.1f}",
+            *(
+                f"{summary[name][group]:.1f}"
+                + ("" if name == "english" else f" ({summary[name][group] - base:+.1f})")
+                for name in accuracy
+            ),
         )
     console.print(table)
     by_script: dict[str, list[float]] = defaultdict(list)
