@@ -238,8 +238,9 @@ def main() -> None:
     accuracy: dict[str, dict[str, float]] = {}
     for name, model, options in scorings:
         folder = args.work / f"eval-{model.name}{'-reading' if options else ''}"
-        if reuse and name.startswith("english") and (folder / "metrics.json").is_file():
-            console.print(f"Reusing {folder}'s scores of the English-only model")
+        untouched = args.skip_training or (reuse and name.startswith("english"))
+        if untouched and (folder / "metrics.json").is_file():
+            console.print(f"Reusing {folder}'s scores: the model was not trained again")
         else:
             seconds[f"evaluate {name}"] = polynlu(
                 "evaluate", str(model), "--data", str(sib), "--split", "dev",
