@@ -103,11 +103,17 @@ def unknown_rates(examples: list[Any]) -> dict[str, float]:
     }
 
 
-def _trained_when(model: Path) -> str | None:
-    """When a model folder's training ran (its provenance), for a reused model."""
-    config = json.loads((model / "config.json").read_text("utf-8"))
-    created: str | None = config.get("provenance", {}).get("created")
-    return created
+def _training_record(model: Path) -> dict[str, Any]:
+    """When a model folder's training ran and how long it took (its provenance), for a
+    reused model too."""
+    provenance = json.loads((model / "config.json").read_text("utf-8")).get("provenance", {})
+    training = provenance.get("training", {})
+    return {
+        "created": provenance.get("created"),
+        "seconds": training.get("seconds"),
+        "train_examples": training.get("train_examples"),
+        "best_epoch": training.get("best_epoch"),
+    }
 
 
 def averages(accuracy: dict[str, float], groups: dict[str, list[str]]) -> dict[str, float]:
@@ -308,7 +314,7 @@ def main() -> None:
         "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
         "adapt_per_locale": args.adapt_per_locale,
         "adapt_options": args.adapt_options,
-        "english_model_trained": _trained_when(models["english"]),
+        "training": {name: _training_record(model) for name, model in models.items()},
         "adapted_locales": with_lexicon,
         "groups": {name: len(members) for name, members in groups.items()},
         "averages": summary,

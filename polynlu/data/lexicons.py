@@ -140,8 +140,17 @@ class LexiconReading:
             for english, translations in lexicon.entries.items():
                 for translation in translations:
                     words = tuple(word.casefold() for word in translation.split())
-                    if 0 < len(words) <= MAX_PHRASE_WORDS:
-                        reading.setdefault(words, " ".join(english))  # the first English wins
+                    if not 0 < len(words) <= MAX_PHRASE_WORDS:
+                        continue
+                    # Of several English words for one translation, the one of fewest
+                    # words, then letters: Fijian "na" is "the" rather than "due to".
+                    known = reading.get(words)
+                    candidate = " ".join(english)
+                    if known is None or (len(english), len(candidate)) < (
+                        len(known.split()),
+                        len(known),
+                    ):
+                        reading[words] = candidate
         return cls(readings)
 
     @classmethod
