@@ -250,6 +250,13 @@ def test_a_lexicon_reads_requests_back_into_english(tmp_path: Path) -> None:
     assert reading("mana allinchu", "quy_Latn") is None  # none of its words
 
 
+def test_a_lexicon_reads_words_written_with_combining_marks(tmp_path: Path) -> None:
+    # Devanagari's vowel signs are combining marks: the reading must match whole words.
+    (tmp_path / "en_hi.tsv").write_text("speed\tगति\nhalf\tआधा\nhalf\tआधे\n", "utf-8")
+    reading = LexiconReading.read(tmp_path)
+    assert reading("आधे-मील पर गति.", "hin_Deva") == "half - मील पर speed ."
+
+
 def test_the_intent_comes_from_the_request_and_its_reading(
     tiny_joint: tuple[Any, Path],
 ) -> None:

@@ -47,3 +47,15 @@ def test_runs_of_equal_labels_become_one_span_and_back() -> None:
 def test_labels_from_spans_uses_the_first_character_of_each_word() -> None:
     words = segment("abc def", "en-US")
     assert labels_from_spans(words, [Span("x", 1, 6)]) == ["Other", "x"]
+
+
+def test_combining_marks_stay_inside_their_words_when_punctuation_is_split() -> None:
+    # Vowel signs and viramas are marks: Python's \w leaves them out, and हिन्दी fell apart
+    # into six one-character "words" that no lexicon entry or slot edge could match.
+    assert texts(segment("हिन्दी में, गति.", "hi-IN", "punctuation")) == [
+        "हिन्दी", "में", ",", "गति", ".",
+    ]  # fmt: skip
+    assert texts(segment("ปิดไฟ!", "th-TH", "punctuation")) == ["ปิดไฟ", "!"]
+    assert texts(segment("on [Youtube](service).", "en-US", "punctuation")) == [
+        "on", "[", "Youtube", "]", "(", "service", ")", ".",
+    ]  # fmt: skip

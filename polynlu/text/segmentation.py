@@ -15,13 +15,18 @@ A data set says which style its labels need; a model records the style it was tr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
+import regex
+
 Segmentation = Literal["benchmark", "punctuation"]
 SEGMENTATIONS: tuple[Segmentation, ...] = ("benchmark", "punctuation")
-_PIECES = re.compile(r"\w+|[^\w\s]")
+_PIECES = regex.compile(r"[\w\p{M}]+|[^\w\p{M}\s]")
+"""A word is a run of letters, digits and combining marks: the vowel signs and viramas of
+Devanagari, Bengali, Thai, Myanmar or Tibetan are marks, not punctuation, yet ``re``'s word
+class leaves them out and split हिन्दी into six pieces (the ``regex`` module knows Unicode's
+categories)."""
 
 CHARACTER_SEGMENTED_LOCALES = frozenset(
     {"ja-JP", "zh-CN", "zh-TW", "jpn_Jpan", "zho_Hans", "zho_Hant", "yue_Hant"}
