@@ -9,6 +9,8 @@ import random
 import shlex
 import subprocess
 import sys
+import tarfile
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+"""The data the benchmarks read by default (see its README)."""
 
 
 def _git(*args: str) -> str:
@@ -145,3 +149,23 @@ def summarize(result: Any, trained_on: list[str], title: str) -> dict[str, dict[
         table.add_row(key, str(count), *(f"{100 * values[m]:.1f}" for m in METRICS))
     console.print(table)
     return averages
+
+
+def unpack(path: Path, work: Path, inner: str) -> Path:
+    """``path`` itself when it is a folder, else the tarball unpacked into ``work`` once: the
+    path of its top folder ``inner``."""
+    if path.is_dir():
+        return path
+    target = work / inner
+    if not target.exists():
+        with tarfile.open(path) as archive:
+            archive.extractall(work, filter="data")
+    return target
+
+
+def polynlu(*args: str) -> float:
+    """Run ``polynlu ARGS`` as a user does, printing the command; the seconds it took."""
+    print("$ polynlu " + " ".join(args), flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "polynlu", *args], check=True)
+    return time.perf_counter() - started

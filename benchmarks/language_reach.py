@@ -24,15 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
-import tarfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, ROOT, write_result
+from common import RESULTS, SHARED_DATA, polynlu, unpack, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -43,25 +41,7 @@ from polynlu.data.locales import find_language, languages, locale_info
 from polynlu.langid import MIN_LANGUAGE_SCORE, LanguageIdentifier
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE, load_backbone
 
-SHARED = ROOT.parent / "shared" / "data"
 console = Console()
-
-
-def unpack(tarball: Path, work: Path, inner: str) -> Path:
-    target = work / inner
-    if not target.exists():
-        with tarfile.open(tarball) as archive:
-            archive.extractall(work, filter="data")
-    return target
-
-
-def polynlu(*args: str) -> float:
-    """Run ``polynlu ARGS`` as a user does; the seconds it took."""
-    command = [sys.executable, "-m", "polynlu", *args]
-    console.print("$ polynlu " + " ".join(args), highlight=False, markup=False)
-    started = time.perf_counter()
-    subprocess.run(command, check=True)
-    return time.perf_counter() - started
 
 
 def identify(examples: list[Any]) -> dict[str, dict[str, Any]]:
@@ -157,8 +137,8 @@ def plot(models: dict[str, dict[str, float]], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sib", type=Path, default=SHARED / "sib-200-traindev.tar.gz")
-    parser.add_argument("--lexicons", type=Path, default=SHARED / "gatitos-en-xx.tar.gz")
+    parser.add_argument("--sib", type=Path, default=SHARED_DATA / "sib-200-traindev.tar.gz")
+    parser.add_argument("--lexicons", type=Path, default=SHARED_DATA / "gatitos-en-xx.tar.gz")
     parser.add_argument("--work", type=Path, default=Path("language_reach"))
     parser.add_argument(
         "--adapt-per-locale",
@@ -194,10 +174,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    sib = unpack(args.sib, args.work, "sib-200") if args.sib.is_file() else args.sib
-    lexicon_folder = (
-        unpack(args.lexicons, args.work, "gatitos") if args.lexicons.is_file() else args.lexicons
-    )
+    sib = unpack(args.sib, args.work, "sib-200")
+    lexicon_folder = unpack(args.lexicons, args.work, "gatitos")
 
     data = read_data(sib, format="sib", skip_invalid=True)
     dev = [example for example in data.examples if example.partition == "dev"]

@@ -17,12 +17,11 @@ import argparse
 import random
 import statistics
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from common import ROOT, write_result
+from common import SHARED_DATA, unpack, write_result
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -34,18 +33,7 @@ from polynlu.data.lexicons import read_lexicons
 from polynlu.data.locales import locale_info
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE, Backbone, load_backbone
 
-SHARED = ROOT.parent / "shared" / "data"
 console = Console()
-
-
-def folder(path: Path, work: Path, inner: str) -> Path:
-    """``path`` itself when a folder, else the tarball unpacked under ``work``."""
-    if path.is_dir():
-        return path
-    if not (work / inner).exists():
-        with tarfile.open(path) as archive:
-            archive.extractall(work, filter="data")
-    return work / inner
 
 
 def embed(texts: list[str], backbone: Backbone, batch_size: int = 64) -> np.ndarray:
@@ -74,16 +62,16 @@ def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> Logi
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sib", type=Path, default=SHARED / "sib-200-traindev.tar.gz")
-    parser.add_argument("--lexicons", type=Path, default=SHARED / "gatitos-en-xx.tar.gz")
+    parser.add_argument("--sib", type=Path, default=SHARED_DATA / "sib-200-traindev.tar.gz")
+    parser.add_argument("--lexicons", type=Path, default=SHARED_DATA / "gatitos-en-xx.tar.gz")
     parser.add_argument("--work", type=Path, default=Path("language_reach"))
     parser.add_argument("--per-locale", type=int, default=100, help="Translations a language.")
     parser.add_argument("--name", default="lexicon_probe")
     args = parser.parse_args()
     torch.manual_seed(0)
     args.work.mkdir(parents=True, exist_ok=True)
-    data = read_data(folder(args.sib, args.work, "sib-200"), format="sib", skip_invalid=True)
-    lexicons = read_lexicons(folder(args.lexicons, args.work, "gatitos"), skip_invalid=True)
+    data = read_data(unpack(args.sib, args.work, "sib-200"), format="sib", skip_invalid=True)
+    lexicons = read_lexicons(unpack(args.lexicons, args.work, "gatitos"), skip_invalid=True)
     varieties = sorted({e.locale for e in data.examples})
     by_variety = {target_locale(code, varieties): lexicon for code, lexicon in lexicons.items()}
     targets = sorted(v for v in by_variety if v in varieties and v != "eng_Latn")
