@@ -825,12 +825,6 @@ def distill(
     """Distil a teacher into a smaller student: pruned vocabulary, fewer layers, trained on
     the teacher's soft labels for unlabelled utterances of every chosen locale, plus the gold
     labels of the teacher's training locales."""
-    from polynlu.models.base import load_model
-    from polynlu.models.joint import JointModel
-    from polynlu.training import TrainingData
-    from polynlu.training.distill import distill as distill_student
-    from polynlu.training.trainer import resolve_device
-
     shape = {"layers": layers, "hidden": hidden, "vocab_size": vocab_size}
     if start_from is not None and any(value is not None for value in shape.values()):
         options = ", ".join("--" + k.replace("_", "-") for k, v in shape.items() if v is not None)
@@ -838,6 +832,13 @@ def distill(
             f"{options} cannot change a student given with --start-from ({start_from}); "
             "it keeps its own shape"
         )
+    # PyTorch and transformers take seconds to import: after the options are checked.
+    from polynlu.models.base import load_model
+    from polynlu.models.joint import JointModel
+    from polynlu.training import TrainingData
+    from polynlu.training.distill import distill as distill_student
+    from polynlu.training.trainer import resolve_device
+
     config = with_options(
         DISTILL,
         unlabeled_per_locale=unlabeled_per_locale,

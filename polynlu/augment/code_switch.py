@@ -124,11 +124,10 @@ def embed_words(
             advance(start, len(words))
         encodings = tokenizer.encode_batch(list(words[start : start + batch_size]))
         ids, mask = padded(encodings)
-        pieces = torch.zeros(ids.shape, dtype=torch.float32)  # the word's own, not <s> </s>
+        special = np.ones(ids.shape, dtype=np.float32)  # <s>, </s> and padding
         for row, encoding in enumerate(encodings):
-            pieces[row, : len(encoding.ids)] = 1 - torch.tensor(
-                encoding.special_tokens_mask, dtype=torch.float32
-            )
+            special[row, : len(encoding.ids)] = encoding.special_tokens_mask
+        pieces = torch.from_numpy(1 - special)  # the word's own
         with torch.inference_mode():
             states = backbone.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         mean = (states.float() * pieces[..., None]).sum(1) / pieces.sum(1, keepdim=True).clamp(
@@ -205,11 +204,13 @@ def code_switched(
     backbone: Backbone,
     settings: CodeSwitchSettings = CodeSwitchSettings(),
     *,
+    candidates: Sequence[str] | None = None,
     show_progress: bool = True,
 ) -> CodeSwitch:
     """The English examples' code-switched copies, with translations induced from
-    ``backbone`` for the words they have (embedding the candidates takes a minute or two
-    for multilingual-e5-small on 2 CPU cores)."""
+    ``backbone`` for the words they have, among ``candidates`` (by default the tokenizer's
+    whole words: embedding them takes a minute or two for multilingual-e5-small on 2 CPU
+    cores)."""
     from polynlu.progress import LoggedProgress
 
     english = [example for example in examples if example.locale in ENGLISH]
@@ -221,6 +222,7 @@ def code_switched(
             backbone,
             english_words(english),
             settings,
+            candidates=candidates,
             advance=lambda done, total: progress.update(task, completed=done, total=total),
         )
     return code_switch(english, lexicon, settings)
