@@ -46,8 +46,10 @@ def tiny_training_data(train_locales: list[str], dev_locales: list[str]) -> Trai
     return TrainingData(tiny_split(train_locales, "train"), tiny_split(dev_locales, "dev"))
 
 
-def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``polynlu ARGS`` as a user runs it: a real process."""
+def polynlu_process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``polynlu ARGS`` as a user runs it: a real process. Seconds slower than
+    :func:`polynlu` (a new Python imports PyTorch and transformers), so kept for what only
+    a process shows: its exit, its output stream, a command from start to end."""
     return subprocess.run(
         [sys.executable, "-m", "polynlu", *args],
         capture_output=True,
@@ -56,6 +58,52 @@ def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
         env={**os.environ, "COLUMNS": "200"},
         check=False,
     )
+
+
+def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``polynlu ARGS`` through the command's own entry point (``polynlu.cli.main``) in this
+    process: the same code, options, messages and exit status as :func:`polynlu_process`,
+    its streams captured, and whatever the command changes in the process (log handlers,
+    PyTorch's threads) put back."""
+    import logging
+    import traceback
+
+    from polynlu import cli
+
+    logger = logging.getLogger("polynlu")
+    saved_logger = (list(logger.handlers), logger.level, logger.propagate)
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch else None
+    saved = (sys.argv, sys.stdin, sys.stdout, sys.stderr, os.environ.get("COLUMNS"))
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = ["polynlu", *args]
+    sys.stdin = io.TextIOWrapper(io.BytesIO((stdin or "").encode("utf-8")), encoding="utf-8")
+    sys.stdout, sys.stderr = out, err
+    os.environ["COLUMNS"] = "200"
+    for console in (cli.console, cli.errors):
+        console.width = 200  # as the process's consoles read COLUMNS when they start
+    code = 0
+    try:
+        cli.main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        if isinstance(exit_.code, str):
+            err.write(exit_.code + "\n")
+    except BaseException:  # what the process would die of: a traceback and status 1
+        err.write(traceback.format_exc())
+        code = 1
+    finally:
+        sys.argv, sys.stdin, sys.stdout, sys.stderr, columns = saved
+        if columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = columns
+        logger.handlers[:] = saved_logger[0]
+        logger.setLevel(saved_logger[1])
+        logger.propagate = saved_logger[2]
+        if torch and threads:
+            torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(["polynlu", *args], code, out.getvalue(), err.getvalue())
 
 
 class LiveServer:

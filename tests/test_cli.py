@@ -1,4 +1,6 @@
-"""The ``polynlu`` command, run as a user runs it: a real process, real files."""
+"""The ``polynlu`` command on real files: its entry point in this process for most tests
+(support.polynlu), a real process for what only a process shows (its exit on a user's
+error, bytes on stdin) and for one joint model trained, parsed and scored end to end."""
 
 import json
 import shutil
@@ -7,9 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import TINY, polynlu
-
-pytestmark = pytest.mark.slow  # real processes and servers
+from support import TINY, polynlu, polynlu_process
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,7 @@ def test_fetch_from_a_local_folder(tmp_path: Path) -> None:
     assert again.returncode == 0 and "ja-JP" in again.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -86,7 +87,7 @@ def test_fetch_from_a_local_folder(tmp_path: Path) -> None:
     ],
 )
 def test_user_errors_are_one_line_not_a_traceback(args: list[str], message: str) -> None:
-    done = polynlu(*args)
+    done = polynlu_process(*args)
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -120,18 +121,19 @@ def test_absent_partition_and_bad_rows(model: Path, tmp_path: Path) -> None:
     assert "Converted 2 utterances" in converted.stdout
 
 
+@pytest.mark.slow
 def test_train_a_tiny_joint_model_then_parse_and_evaluate(tmp_path: Path) -> None:
     folder = tmp_path / "joint"
-    done = polynlu(
+    done = polynlu_process(
         "train", "--data", str(TINY), "--train-locales", "en-US", "--backbone", "tiny-random",
         "--epochs", "1", "--batch-size", "16", "--output", str(folder), "--no-progress",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "epoch 1: train loss" in done.stdout and "Trained joint on 48 utterances" in done.stdout
-    parsed = polynlu("parse", str(folder), "明日の天気は", "--locale", "ja-JP", "--json")
+    parsed = polynlu_process("parse", str(folder), "明日の天気は", "--locale", "ja-JP", "--json")
     assert parsed.returncode == 0, parsed.stderr
     assert json.loads(parsed.stdout)["locale"] == "ja-JP"
-    scored = polynlu(
+    scored = polynlu_process(
         "evaluate", str(folder), "--data", str(TINY), "--locales", "de-DE,zh-CN",
         "--output", str(tmp_path / "eval"), "--no-progress",
     )  # fmt: skip
@@ -145,7 +147,7 @@ def test_train_a_tiny_joint_model_then_parse_and_evaluate(tmp_path: Path) -> Non
     assert "Training joint: backbone tiny-random, epochs 1, batch_size 16" in done.stdout
     assert "freeze_layers 8" in done.stdout  # 48 utterances: the few-shot recipe's default
     assert f"Evaluating {folder} (joint float32) on dev" in scored.stdout
-    readable = polynlu("parse", str(folder), "play jazz", "--locale", "en-US")
+    readable = polynlu_process("parse", str(folder), "play jazz", "--locale", "en-US")
     assert readable.stdout.startswith(f"{folder} (joint float32)")
 
 
@@ -158,6 +160,7 @@ def test_unknown_backbone_offline_is_explained(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_parse_stdin_answers_every_line_in_order_and_never_stops(model: Path) -> None:
     lines = b"play jazz\nplay \xff jazz\n\n\xef\xbb\xbfwake me up\r\n" + b"a" * 20_000 + b"\nhi\n"
     done = subprocess.run(
