@@ -4,6 +4,7 @@ English alone, then with lexicon adaptation; and the language identifier on ever
     python benchmarks/language_reach.py                       # everything, ~1 h on 2 cores
     python benchmarks/language_reach.py --adapt-per-locale 100 --skip-training
     python benchmarks/language_reach.py --english-only --reading   # reading, no adaptation
+    python benchmarks/language_reach.py --english-only --one-language quy_Latn   # one language
 
 Both models are trained and scored with the commands a user runs (printed as they go):
 
@@ -135,6 +136,35 @@ def plot(models: dict[str, dict[str, float]], path: Path) -> None:
     plt.close(figure)
 
 
+def _one_language(
+    args: argparse.Namespace, sib: Path, lexicon_folder: Path, train: list[str]
+) -> dict[str, Any] | None:
+    """With --one-language: English plus that one variety's lexicon, as a user adapting to
+    one new language trains it; its training time and its accuracy on both."""
+    variety = args.one_language
+    if not variety:
+        return None
+    model = args.work / f"adapted-{variety}"
+    if not args.skip_training:
+        adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", variety]
+        if args.adapt_per_locale:
+            adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
+        polynlu("train", *train, *adapt, *args.adapt_options.split(), "--output", str(model))
+    folder = args.work / f"eval-adapted-{variety}"
+    polynlu(
+        "evaluate", str(model), "--data", str(sib), "--split", "dev",
+        "--locales", f"eng_Latn,{variety}", "--output", str(folder), "--skip-invalid",
+        "--no-progress",
+    )  # fmt: skip
+    metrics = json.loads((folder / "metrics.json").read_text("utf-8"))["locales"]
+    accuracy = {v: 100 * s["intent_acc"] for v, s in metrics.items()}
+    console.print(
+        f"Adapted to {variety} alone: {accuracy[variety]:.1f} on it, {accuracy['eng_Latn']:.1f} "
+        f"on English; trained in {_training_record(model)['seconds']} s"
+    )
+    return {"variety": variety, "training": _training_record(model), "accuracy": accuracy}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sib", type=Path, default=SHARED_DATA / "sib-200-traindev.tar.gz")
@@ -171,6 +201,12 @@ def main() -> None:
         action="store_true",
         help="Only the English-only model (with --reading, also reading with the lexicons): "
         "to measure a change in reading without training an adapted model.",
+    )
+    parser.add_argument(
+        "--one-language",
+        metavar="VARIETY",
+        help="Also adapt to this variety alone (English and its lexicon), timing the training, "
+        "and score that model on English and the variety.",
     )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -223,6 +259,7 @@ def main() -> None:
             seconds["adapted"] = polynlu(
                 "train", *common, *extra, *adapt, "--output", str(models["adapted"])
             )
+    one_language = _one_language(args, sib, lexicon_folder, [*common, *extra])
     # Each model as it is, and (--reading) reading requests back into English with the
     # same lexicons while parsing (``polynlu evaluate --lexicon``).
     scorings: list[tuple[str, Path, list[str]]] = [(n, m, []) for n, m in models.items()]
@@ -309,6 +346,8 @@ def main() -> None:
         "averages": summary,
         "english_accuracy_on_english": english_en,
         "seen_largest_drop": min(drops.values()) if drops else None,
+        "one_language": one_language
+        and {**one_language, "english_only": accuracy["english"][args.one_language]},
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "accuracy": accuracy,
         "unknown_subwords_by_script": scripts,
