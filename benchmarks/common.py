@@ -169,3 +169,16 @@ def polynlu(*args: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "polynlu", *args], check=True)
     return time.perf_counter() - started
+
+
+def training_record(model: Path) -> dict[str, Any]:
+    """When a model folder's training ran and how long it took (its provenance), for a
+    reused model too."""
+    provenance = json.loads((model / "config.json").read_text("utf-8")).get("provenance", {})
+    training = provenance.get("training", {})
+    return {
+        "created": provenance.get("created"),
+        "seconds": training.get("seconds"),
+        "train_examples": training.get("train_examples"),
+        "best_epoch": training.get("best_epoch"),
+    }

@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, SHARED_DATA, polynlu, unpack, write_result
+from common import RESULTS, SHARED_DATA, polynlu, training_record, unpack, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -82,19 +82,6 @@ def unknown_rates(examples: list[Any]) -> dict[str, float]:
         counts[example.locale][1] += len(ids)
     return {
         variety: 100 * unk_count / max(total, 1) for variety, (unk_count, total) in counts.items()
-    }
-
-
-def _training_record(model: Path) -> dict[str, Any]:
-    """When a model folder's training ran and how long it took (its provenance), for a
-    reused model too."""
-    provenance = json.loads((model / "config.json").read_text("utf-8")).get("provenance", {})
-    training = provenance.get("training", {})
-    return {
-        "created": provenance.get("created"),
-        "seconds": training.get("seconds"),
-        "train_examples": training.get("train_examples"),
-        "best_epoch": training.get("best_epoch"),
     }
 
 
@@ -160,9 +147,9 @@ def _one_language(
     accuracy = {v: 100 * s["intent_acc"] for v, s in metrics.items()}
     console.print(
         f"Adapted to {variety} alone: {accuracy[variety]:.1f} on it, {accuracy['eng_Latn']:.1f} "
-        f"on English; trained in {_training_record(model)['seconds']} s"
+        f"on English; trained in {training_record(model)['seconds']} s"
     )
-    return {"variety": variety, "training": _training_record(model), "accuracy": accuracy}
+    return {"variety": variety, "training": training_record(model), "accuracy": accuracy}
 
 
 def main() -> None:
@@ -340,7 +327,7 @@ def main() -> None:
         "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
         "adapt_per_locale": args.adapt_per_locale,
         "adapt_options": args.adapt_options,
-        "training": {name: _training_record(model) for name, model in models.items()},
+        "training": {name: training_record(model) for name, model in models.items()},
         "adapted_locales": with_lexicon,
         "groups": {name: len(members) for name, members in groups.items()},
         "averages": summary,

@@ -26,7 +26,7 @@ import json
 import statistics
 from pathlib import Path
 
-from common import SHARED_DATA, polynlu, unpack, write_result
+from common import SHARED_DATA, polynlu, training_record, unpack, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -36,13 +36,6 @@ from polynlu.models.backbones.registry import DEFAULT_BACKBONE
 
 METRICS = ("exact_match", "intent_acc", "slot_f1")
 console = Console()
-
-
-def training_seconds(model: Path) -> float | None:
-    """The training time the model folder records (its provenance), for a reused model too."""
-    provenance = json.loads((model / "config.json").read_text("utf-8")).get("provenance", {})
-    seconds: float | None = provenance.get("training", {}).get("seconds")
-    return seconds
 
 
 def main() -> None:
@@ -135,7 +128,9 @@ def main() -> None:
         "adapt_per_locale": args.adapt_per_locale,
         "adapt_options": args.adapt_options,
         "max_per_locale": args.max_per_locale,
-        "training_seconds": {name: training_seconds(model) for name, model in models.items()},
+        "training_seconds": {
+            name: training_record(model)["seconds"] for name, model in models.items()
+        },
         "seconds": seconds,
         "scores": scores,
     }

@@ -89,7 +89,7 @@ def polynlu(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         if isinstance(exit_.code, str):
             err.write(exit_.code + "\n")
-    except BaseException:  # what the process would die of: a traceback and status 1
+    except Exception:  # what the process would die of: a traceback and status 1
         err.write(traceback.format_exc())
         code = 1
     finally:
