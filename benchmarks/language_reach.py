@@ -145,11 +145,12 @@ def _one_language(
     )  # fmt: skip
     metrics = json.loads((folder / "metrics.json").read_text("utf-8"))["locales"]
     accuracy = {v: 100 * s["intent_acc"] for v, s in metrics.items()}
+    training = training_record(model)
     console.print(
         f"Adapted to {variety} alone: {accuracy[variety]:.1f} on it, {accuracy['eng_Latn']:.1f} "
-        f"on English; trained in {training_record(model)['seconds']} s"
+        f"on English; trained in {training['seconds']} s"
     )
-    return {"variety": variety, "training": training_record(model), "accuracy": accuracy}
+    return {"variety": variety, "training": training, "accuracy": accuracy}
 
 
 def main() -> None:
