@@ -5,12 +5,14 @@ English alone, then with lexicon adaptation; and the language identifier on ever
     python benchmarks/language_reach.py --adapt-per-locale 100 --skip-training
     python benchmarks/language_reach.py --english-only --reading   # reading, no adaptation
     python benchmarks/language_reach.py --english-only --one-language quy_Latn   # one language
+    python benchmarks/language_reach.py --english-only --extend-vocabulary   # new pieces
 
 Both models are trained and scored with the commands a user runs (printed as they go):
 
     polynlu train --data SIB --train-locales eng_Latn --output english
     polynlu train --data SIB --train-locales eng_Latn --output adapted \\
         --lexicon GATITOS --adapt-locales <every SIB variety with a GATITOS lexicon>
+    polynlu extend-vocabulary MODEL --lexicon GATITOS --output MODEL-extended  # with --extend-…
     polynlu evaluate MODEL --data SIB --split dev --output …
 
 Reported on dev (SIB-200's test split is withheld), per variety and averaged over (a) all
@@ -34,6 +36,7 @@ from typing import Any
 from common import RESULTS, SHARED_DATA, polynlu, training_record, unpack, write_result
 from rich.console import Console
 from rich.table import Table
+from tokenizers import Tokenizer
 
 from polynlu.augment.lexicons import target_locale
 from polynlu.data.formats import read_data
@@ -71,9 +74,10 @@ def identify(examples: list[Any]) -> dict[str, dict[str, Any]]:
     return result
 
 
-def unknown_rates(examples: list[Any]) -> dict[str, float]:
-    """Per variety, the share of sub-word tokens the encoder's vocabulary maps to <unk>."""
-    tokenizer = load_backbone(DEFAULT_BACKBONE, show_progress=False).tokenizer
+def unknown_rates(examples: list[Any], tokenizer: Tokenizer | None = None) -> dict[str, float]:
+    """Per variety, the share of sub-word tokens the encoder's vocabulary (or ``tokenizer``'s)
+    maps to <unk>."""
+    tokenizer = tokenizer or load_backbone(DEFAULT_BACKBONE, show_progress=False).tokenizer
     unk = tokenizer.token_to_id("<unk>")
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for example in examples:
@@ -91,6 +95,14 @@ def averages(accuracy: dict[str, float], groups: dict[str, list[str]]) -> dict[s
         for name, members in groups.items()
         if members
     }
+
+
+def by_script(rates: dict[str, float], varieties: list[str]) -> dict[str, float]:
+    """The mean of ``rates`` over each script's varieties (``quy_Latn`` → ``Latn``)."""
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for variety in varieties:
+        grouped[variety.split("_")[1]].append(rates[variety])
+    return {s: round(statistics.fmean(r), 2) for s, r in sorted(grouped.items())}
 
 
 def plot(models: dict[str, dict[str, float]], path: Path) -> None:
@@ -196,6 +208,12 @@ def main() -> None:
         help="Also adapt to this variety alone (English and its lexicon), timing the training, "
         "and score that model on English and the variety.",
     )
+    parser.add_argument(
+        "--extend-vocabulary",
+        action="store_true",
+        help="Also score each model with new pieces for the scripts its tokenizer lacks "
+        "(`polynlu extend-vocabulary` with the lexicons).",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sib = unpack(args.sib, args.work, "sib-200")
@@ -248,6 +266,15 @@ def main() -> None:
                 "train", *common, *extra, *adapt, "--output", str(models["adapted"])
             )
     one_language = _one_language(args, sib, lexicon_folder, [*common, *extra])
+    if args.extend_vocabulary:  # no training: the same models, with new pieces
+        for name, model in list(models.items()):
+            extended = model.with_name(f"{model.name}-extended")
+            if not (args.skip_training and (extended / "config.json").is_file()):
+                seconds[f"extend {name}"] = polynlu(
+                    "extend-vocabulary", str(model), "--lexicon", str(lexicon_folder),
+                    "--skip-invalid", "--output", str(extended),
+                )  # fmt: skip
+            models[f"{name} + new pieces"] = extended
     # Each model as it is, and (--reading) reading requests back into English with the
     # same lexicons while parsing (``polynlu evaluate --lexicon``).
     scorings: list[tuple[str, Path, list[str]]] = [(n, m, []) for n, m in models.items()]
@@ -257,7 +284,7 @@ def main() -> None:
     accuracy: dict[str, dict[str, float]] = {}
     for name, model, options in scorings:
         folder = args.work / f"eval-{model.name}{'-reading' if options else ''}"
-        untouched = args.skip_training or (reuse and name.startswith("english"))
+        untouched = args.skip_training or (reuse and name in ("english", "english + reading"))
         if untouched and (folder / "metrics.json").is_file():
             console.print(f"Reusing {folder}'s scores: the model was not trained again")
         else:
@@ -291,14 +318,24 @@ def main() -> None:
             ),
         )
     console.print(table)
-    by_script: dict[str, list[float]] = defaultdict(list)
-    for variety in varieties:
-        by_script[variety.split("_")[1]].append(unk[variety])
-    scripts = {s: round(statistics.fmean(r), 2) for s, r in sorted(by_script.items())}
+    scripts = by_script(unk, varieties)
     console.print(
         "Unknown sub-words by script (%): "
         + ", ".join(f"{s} {r:.1f}" for s, r in sorted(scripts.items(), key=lambda i: -i[1]))
     )
+    extended_unk: dict[str, float] = {}
+    if args.extend_vocabulary:
+        tokenizer = Tokenizer.from_file(str(models["english + new pieces"] / "tokenizer.json"))
+        extended_unk = unknown_rates(dev, tokenizer)
+        extended_scripts = by_script(extended_unk, varieties)
+        console.print(
+            "… with the new pieces (%): "
+            + ", ".join(
+                f"{s} {scripts[s]:.1f} → {r:.1f}"
+                for s, r in sorted(extended_scripts.items(), key=lambda i: -scripts[i[0]])
+                if scripts[s] >= 1
+            )
+        )
     langid_accuracy = {v: round(r["accuracy"], 1) for v, r in langid.items()}
     console.print(
         f"Language identification: {statistics.fmean(langid_accuracy.values()):.1f}% on average;"
@@ -340,6 +377,10 @@ def main() -> None:
         "accuracy": accuracy,
         "unknown_subwords_by_script": scripts,
         "unknown_subwords": {v: round(r, 2) for v, r in unk.items()},
+        "unknown_subwords_with_new_pieces": {v: round(r, 2) for v, r in extended_unk.items()},
+        "unknown_subwords_by_script_with_new_pieces": by_script(extended_unk, varieties)
+        if extended_unk
+        else {},
         "langid": {
             "seconds": round(langid_seconds, 1),
             "mean_accuracy": round(statistics.fmean(langid_accuracy.values()), 1),

@@ -923,6 +923,60 @@ def export(
     )
 
 
+@app.command("extend-vocabulary")
+def extend_vocabulary(
+    model: Annotated[Path, typer.Argument(help="A trained joint model folder.")],
+    lexicon: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            help="A bilingual lexicon (english<TAB>translation) or a folder of en_<code>.tsv.",
+        ),
+    ],
+    output: Annotated[Path, typer.Option(help="Folder for the extended model.")],
+    skip_invalid: SkipInvalid = False,
+) -> None:
+    """Teach a model the words of scripts its tokenizer lacks (Tibetan, N'Ko, Tifinagh …):
+    each word of a lexicon in such a script becomes a piece of the vocabulary, embedded from
+    its English. No training; other text reads as before (docs/languages.md)."""
+    from polynlu.data.lexicons import read_lexicons
+    from polynlu.models.backbones.vocabulary import MIN_UNKNOWN_SHARE
+    from polynlu.models.base import load_model
+    from polynlu.models.joint import JointModel
+
+    lexicons = read_lexicons(lexicon, skip_invalid=skip_invalid)
+    _report_invalid([error for lex in lexicons.values() for error in lex.skipped])
+    loaded = load_model(model)
+    if not isinstance(loaded, JointModel):
+        raise PolynluError(
+            f"{model} is a {loaded.kind} model: extend-vocabulary needs a joint model "
+            "(extend it before exporting)"
+        )
+    with console.status(f"Reading {len(lexicons)} lexicon(s) with {model.name}'s tokenizer"):
+        extension = loaded.extend_vocabulary(lexicons)
+    extended = [language for language in extension.languages if language.pieces]
+    if not extended:
+        most = max(language.unknown_share for language in extension.languages)
+        raise PolynluError(
+            f"no lexicon at {lexicon} is in a script {model}'s tokenizer lacks: at most "
+            f"{most:.0%} of a lexicon's words need <unk> (a script counts as missing from "
+            f"{MIN_UNKNOWN_SHARE:.0%}); there is nothing to add (read requests with --lexicon "
+            "instead)"
+        )
+    table = Table(title=f"New pieces for {model.name} ({lexicon})", header_style="bold")
+    for column in ("language", "words it spelled with <unk>", "pieces added"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    for language in extended:
+        table.add_row(language.code, f"{language.unknown_share:.1%}", f"{language.pieces:,}")
+    console.print(table)
+    loaded.save(output)
+    console.print(
+        f"Wrote the model with {extension.added:,} new pieces "
+        f"({extension.vocabulary_size:,} in all) to [bold]{output}[/]; "
+        f"{len(lexicons) - len(extended)} lexicon(s) were in scripts it already had"
+    )
+
+
 SLOT_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red")
 
 

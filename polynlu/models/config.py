@@ -64,6 +64,9 @@ class Provenance(BaseModel):
     """Plain words on how the model computes (a feature recipe, say)."""
     training: dict[str, Any] = Field(default_factory=dict)
     """The training configuration, data sizes and per-epoch history."""
+    vocabulary_extensions: list[dict[str, Any]] = Field(default_factory=list)
+    """Pieces added to the tokenizer from lexicons, one record an extension
+    (``polynlu.models.backbones.vocabulary``): per language, its lexicon and what it added."""
     exported_from: dict[str, Any] | None = None
     """For an exported model: the kind, backbone and training of the model it came from."""
 

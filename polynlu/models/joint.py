@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import PreTrainedModel
 
+from polynlu.data.lexicons import Lexicon
 from polynlu.errors import PolynluError
 from polynlu.models.backbones.registry import Backbone, load_saved_backbone
+from polynlu.models.backbones.vocabulary import VocabularyExtension, extend_vocabulary
 from polynlu.models.config import KindSettings, ModelConfig
 from polynlu.models.features import MAX_WORD_OFFSET, Features, Featurizer
 from polynlu.models.featurized import FeaturizedModel, NetworkOutputs
@@ -161,6 +164,16 @@ class JointModel(FeaturizedModel):
             slot_logits.float().cpu().numpy(),
             pooled.float().cpu().numpy(),
         )
+
+    def extend_vocabulary(self, lexicons: Mapping[str, Lexicon]) -> VocabularyExtension:
+        """New tokenizer pieces for the words of ``lexicons`` in scripts the tokenizer lacks,
+        embedded from their English (``polynlu.models.backbones.vocabulary``); recorded in the
+        model's provenance when any were added."""
+        extension = extend_vocabulary(self.backbone, lexicons)
+        if extension.added:
+            self.featurizer = Featurizer(self.backbone.tokenizer, self.settings.max_length)
+            self.provenance.vocabulary_extensions.append(extension.as_dict())
+        return extension
 
     def set_threads(self, threads: int | None) -> None:
         # PyTorch's intra-op pool is per process, so this is too; None keeps the current one.
