@@ -410,6 +410,15 @@ def train(
             "untrained encoder's embedding of its English source while training."
         ),
     ] = False,
+    extend_vocabulary: Annotated[
+        bool,
+        typer.Option(
+            "--extend-vocabulary/--no-extend-vocabulary",
+            help="With --lexicon (joint): words of a lexicon in a script the tokenizer lacks "
+            "(Tibetan, N'Ko …) become pieces of their own, embedded from their English, "
+            "before training.",
+        ),
+    ] = True,
     code_switch: Annotated[
         float | None,
         typer.Option(
@@ -502,6 +511,7 @@ def train(
             "intent's) are held out to choose the best epoch"
         )
     anchor_sources: dict[Example, Example] = {}
+    adaptation: Adaptation | None = None
     if lexicon is not None:
         # After the recipe and the dev set are chosen: they follow the real labels, and no
         # translation of a held-out utterance is trained on.
@@ -531,6 +541,7 @@ def train(
         segmentation=segmentation,
         slot_values=slot_values,
         anchor_sources=anchor_sources,
+        lexicons=adaptation.used if adaptation is not None and extend_vocabulary else {},
     )
     trainer.fit(training_data, resume=resume)
     console.print(

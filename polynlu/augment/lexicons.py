@@ -150,6 +150,9 @@ class Adaptation:
     sources: dict[Example, Example] = field(default_factory=dict)
     """Each translation → the English example it translates
     (``TrainingData.anchor_sources``)."""
+    used: dict[str, Lexicon] = field(default_factory=dict)
+    """Locale → its lexicon: those in scripts the tokenizer lacks give the model new pieces
+    (``TrainingData.lexicons``)."""
 
 
 def target_locale(code: str, data_locales: Iterable[str]) -> str:
@@ -195,6 +198,7 @@ def adapt(
             translated += translation.translated
         result.coverage[locale] = translated / max(words, 1)
         result.lexicons[locale] = lexicon.source
+        result.used[locale] = lexicon
         result.skipped += lexicon.skipped
     return result
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from polynlu.data.example import Example
+from polynlu.data.lexicons import Lexicon
 from polynlu.models.base import NLUModel
 from polynlu.registry import Registry
 from polynlu.text.segmentation import Segmentation
@@ -36,6 +37,10 @@ class TrainingData:
     anchor_sources: Mapping[Example, Example] = field(default_factory=dict)
     """A training example made by translation → the example it translates: the joint
     trainer's ``align_weight`` pulls the one's sentence embedding toward the other's."""
+    lexicons: Mapping[str, Lexicon] = field(default_factory=dict)
+    """Lexicons of the languages trained for: the joint trainer gives the words of those in a
+    script its tokenizer lacks pieces of their own before training
+    (``JointModel.extend_vocabulary``)."""
 
 
 class Trainer(ABC):

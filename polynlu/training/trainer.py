@@ -430,6 +430,16 @@ class JointTrainer(Trainer):
         ).to(device)
         model.segmentation = self.data.segmentation
         model.slot_values = self.data.slot_values
+        if self.data.lexicons:  # before freezing: the new rows are part of the table
+            extension = model.extend_vocabulary(self.data.lexicons)
+            for language in extension.languages:
+                if language.pieces:
+                    logger.info(
+                        "%s: %s new pieces (%.0f%% of its words were <unk>)",
+                        language.code,
+                        f"{language.pieces:,}",
+                        100 * language.unknown_share,
+                    )
         if config.freeze_embeddings:
             model.network.encoder.get_input_embeddings().weight.requires_grad_(False)
         if config.freeze_layers:
