@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 import torch
-from support import polynlu
+from support import fit_baseline, polynlu, tiny_split
 
 from polynlu import NLU
 from polynlu.data.lexicons import read_lexicons
 from polynlu.models.backbones.registry import TINY_BACKBONE, Backbone, load_backbone
 from polynlu.models.backbones.vocabulary import NEW_PIECE_SCORE, extend_vocabulary
 from polynlu.models.base import load_model
+from polynlu.training.config import BaselineConfig
 
 TIBETAN = "history\tལོ་རྒྱུས་\nwater\tཆུ\nriver\tཆུ་བོ\nbig house\tཁང་ཆེན\nbig house\tཁང་ཆེན་ཆེན་པོ\n"
 """Tibetan writes no spaces between words and ends syllables with a tsheg (་)."""
@@ -149,7 +150,7 @@ def test_training_with_a_lexicon_in_a_missing_script_extends_the_vocabulary_firs
     assert load_model(tmp_path / "plain").provenance.vocabulary_extensions == []
 
 
-def test_extend_vocabulary_says_when_there_is_nothing_to_add(
+def test_extend_vocabulary_says_when_there_is_nothing_to_add_or_no_encoder(
     tiny_joint: tuple[Any, Path], tmp_path: Path
 ) -> None:
     _, folder = tiny_joint
@@ -161,3 +162,11 @@ def test_extend_vocabulary_says_when_there_is_nothing_to_add(
     assert refused.returncode != 0
     assert "nothing to add" in refused.stderr and "at most 0%" in refused.stderr
     assert not (tmp_path / "out").exists()
+    baseline = fit_baseline(tiny_split(["en-US"], "train"), BaselineConfig())
+    baseline.save(tmp_path / "baseline")
+    lexicons = write_lexicons(tmp_path / "lexicons")
+    refused = polynlu(
+        "extend-vocabulary", str(tmp_path / "baseline"), "--lexicon", str(lexicons),
+        "--output", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert refused.returncode != 0 and "needs a joint model" in refused.stderr
