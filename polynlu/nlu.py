@@ -8,7 +8,7 @@ from pathlib import Path
 
 from polynlu.data.example import Example, example_from_spans
 from polynlu.data.formats.native import parse_bracketed
-from polynlu.data.lexicons import LexiconReading
+from polynlu.data.lexicons import LexiconReading, read_lexicons
 from polynlu.errors import DataError, PolynluError
 from polynlu.langid import LanguageIdentifier, language_of
 from polynlu.models.base import NLUModel, load_model
@@ -56,9 +56,16 @@ class NLU:
         lexicon: str | Path | None = None,
     ) -> NLU:
         """``lexicon``: a lexicon or a folder of them (``data.lexicons``) whose languages'
-        requests are also read into English word for word (``LexiconReading``)."""
-        reader = LexiconReading.read(lexicon, skip_invalid=True) if lexicon else None
-        return cls(load_model(folder), detect_language=detect_language, reader=reader)
+        requests are also read into English word for word (``LexiconReading``); a model with
+        a tokenizer of its own also gets pieces, in memory, for the words of those in scripts
+        it lacks (``NLUModel.extend_vocabulary``; ``polynlu extend-vocabulary`` saves them).
+        Both pay on SIB-200 (docs/languages.md)."""
+        model = load_model(folder)
+        if not lexicon:
+            return cls(model, detect_language=detect_language)
+        lexicons = read_lexicons(lexicon, skip_invalid=True)
+        model.extend_vocabulary(lexicons, record=False)
+        return cls(model, detect_language=detect_language, reader=LexiconReading.of(lexicons))
 
     def save(self, folder: str | Path) -> None:
         self.model.save(Path(folder))

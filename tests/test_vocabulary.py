@@ -110,6 +110,17 @@ def test_extend_vocabulary_saves_a_model_that_parses_loads_and_exports(
     for a, b in zip(mine.parse_batch(english), theirs.parse_batch(english), strict=True):
         assert a.intent == b.intent and a.confidence == pytest.approx(b.confidence, abs=1e-5)
     assert mine.parse("ལོ་རྒྱུས་ཆུ", locale="bod_Tibt").intent in mine.model.intents
+    # Loading with the lexicons gives the pieces in memory, beside the reading; the folder's
+    # record does not claim them, since its weights do not have them.
+    in_memory = NLU.load(folder, lexicon=lexicons)
+    assert in_memory.model.provenance.vocabulary_extensions == []
+    read_saved = NLU.load(output, lexicon=lexicons)
+    for a, b in zip(
+        in_memory.parse_batch(["ལོ་རྒྱུས་ཆུ", "ⵜⴰⴷⴷⴰⵔⵜ"], ["bod_Tibt", "tzm_Tfng"]),
+        read_saved.parse_batch(["ལོ་རྒྱུས་ཆུ", "ⵜⴰⴷⴷⴰⵔⵜ"], ["bod_Tibt", "tzm_Tfng"]),
+        strict=True,
+    ):
+        assert a.intent == b.intent and a.confidence == pytest.approx(b.confidence, abs=1e-5)
     # The ONNX export carries the new pieces in its tokenizer.json.
     exported = polynlu("export", str(output), "--output", str(tmp_path / "onnx"))
     assert exported.returncode == 0, exported.stderr

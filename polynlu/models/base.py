@@ -12,10 +12,10 @@ registered in ``polynlu.training.TRAINERS``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -40,6 +40,10 @@ from polynlu.registry import Registry
 from polynlu.text.segmentation import Segmentation
 from polynlu.text.spans import OUTSIDE
 from polynlu.types import Interpretation
+
+if TYPE_CHECKING:
+    from polynlu.data.lexicons import Lexicon
+    from polynlu.models.backbones.vocabulary import VocabularyExtension
 
 
 class NLUModel(ABC):
@@ -123,6 +127,16 @@ class NLUModel(ABC):
             f"a {self.kind} model has no sentence embeddings, so it cannot take examples "
             "without retraining: add them to the data and train again, or train a joint model"
         )
+
+    def extend_vocabulary(
+        self, lexicons: Mapping[str, Lexicon], *, record: bool = True
+    ) -> VocabularyExtension | None:
+        """Give the words of ``lexicons`` in scripts the model's tokenizer lacks pieces of
+        their own (``models.backbones.vocabulary``); None for kinds whose vocabulary cannot
+        grow (the baseline's hashed n-grams, an exported graph). ``record`` adds it to the
+        provenance: leave it out for an extension made in memory at load, which the folder's
+        weights do not have."""
+        return None
 
     def check_can_learn(self) -> None:
         """Raise ``CannotLearnError``, saying why, if this model cannot take examples."""

@@ -165,14 +165,16 @@ class JointModel(FeaturizedModel):
             pooled.float().cpu().numpy(),
         )
 
-    def extend_vocabulary(self, lexicons: Mapping[str, Lexicon]) -> VocabularyExtension:
+    def extend_vocabulary(
+        self, lexicons: Mapping[str, Lexicon], *, record: bool = True
+    ) -> VocabularyExtension:
         """New tokenizer pieces for the words of ``lexicons`` in scripts the tokenizer lacks,
-        embedded from their English (``polynlu.models.backbones.vocabulary``); recorded in the
-        model's provenance when any were added."""
+        embedded from their English (``polynlu.models.backbones.vocabulary``)."""
         extension = extend_vocabulary(self.backbone, lexicons)
         if extension.added:
             self.featurizer = Featurizer(self.backbone.tokenizer, self.settings.max_length)
-            self.provenance.vocabulary_extensions.append(extension.as_dict())
+            if record:
+                self.provenance.vocabulary_extensions.append(extension.as_dict())
         return extension
 
     def set_threads(self, threads: int | None) -> None:

@@ -44,6 +44,8 @@ MIN_UNKNOWN_SHARE = 0.5
 piece: a script the tokenizer lacks. Of GATITOS' 173 lexicons, eight are at 98% or more
 (Tibetan ×2, N'Ko, Tifinagh, Meitei Mayek, Thaana, Inuktitut syllabics, Syriac); the next is
 Abkhaz at 41% (Cyrillic but for its palochka, ``Ӏ``), and 152 are under 5%."""
+SAMPLE_WORDS = 500
+"""Words of a lexicon tokenized to tell whether its script is missing."""
 NEW_PIECE_SCORE = -12.0
 """The log-probability every new piece gets, near the vocabulary's median (−13.6). Equal
 scores make Unigram cover a word with the fewest new pieces; any piece beats ``<unk>``,
@@ -68,7 +70,8 @@ class ExtendedLanguage:
     source: str
     """The lexicon's file."""
     unknown_share: float
-    """The share of its translation words the tokenizer could only spell with ``<unk>``."""
+    """The share of its translation words the tokenizer could only spell with ``<unk>``: of
+    all of them for a lexicon that was used, of ``SAMPLE_WORDS`` of them otherwise."""
     pieces: int
     """Pieces added for it (0 when its script was already known)."""
 
@@ -146,25 +149,27 @@ def extend_vocabulary(
     meanings: dict[str, list[torch.Tensor]] = {}
     languages: list[ExtendedLanguage] = []
     for code, lexicon in lexicons.items():
-        words = _translation_words(lexicon, normalize)
-        unknown = set(with_unknown(list(words)))
-        share = len(unknown) / len(words) if words else 0.0
+        # A script is missing or not: a sample of the words tells, and the whole lexicon is
+        # only read for the few that are (tokenizing all of GATITOS took most of 20 s).
+        sample = _sample_words(lexicon, normalize)
+        share = len(with_unknown(sample)) / len(sample) if sample else 0.0
         added = 0
         if share >= min_unknown_share:
+            words = _translation_words(lexicon, normalize)
+            unknown = set(with_unknown(list(words)))
+            share = len(unknown) / len(words)
             unspaced = _is_unspaced(code)
-            for word, english in words.items():
-                if word not in unknown:
-                    continue
-                vectors = [v for v in map(english_embedding, english) if v is not None]
+            forms = {word: _forms(word, unspaced) for word in words if word in unknown}
+            spelled_with_unknown = set(with_unknown([f for fs in forms.values() for f in fs]))
+            for word, word_forms in forms.items():
+                vectors = [v for v in map(english_embedding, words[word]) if v is not None]
                 if not vectors:
                     continue
-                forms = _forms(word, unspaced)
-                for form in with_unknown(forms):
-                    if form not in known:
+                for form in word_forms:
+                    if form in spelled_with_unknown and form not in known:
                         known.add(form)
                         vocab.append([form, NEW_PIECE_SCORE])
                         added += 1
-                for form in forms:
                     meanings.setdefault(form, []).extend(vectors)
         languages.append(ExtendedLanguage(code, lexicon.source, share, added))
     new_pieces = [str(piece) for piece, _ in vocab[first_new:]]
@@ -214,6 +219,17 @@ def _translation_words(lexicon: Lexicon, normalize: Callable[[str], str]) -> dic
             for word in words:
                 into.setdefault(word, []).append(english)
     return {**{w: e for w, e in within.items() if w not in single}, **single}
+
+
+def _sample_words(lexicon: Lexicon, normalize: Callable[[str], str]) -> list[str]:
+    """Up to ``SAMPLE_WORDS`` distinct translation words, in the lexicon's order."""
+    words: dict[str, None] = {}
+    for translations in lexicon.entries.values():
+        for translation in translations:
+            words.update(dict.fromkeys(normalize(translation).split()))
+        if len(words) >= SAMPLE_WORDS:
+            break
+    return list(words)[:SAMPLE_WORDS]
 
 
 def _forms(word: str, unspaced: bool) -> list[str]:
