@@ -1,17 +1,18 @@
 """New sub-word pieces, from bilingual lexicons, for scripts the tokenizer lacks.
 
 XLM-R's 250,000 pieces (e5-small's vocabulary) have almost nothing for Tibetan, Ol Chiki,
-N'Ko, Tifinagh or Thaana: about half the pieces of such text are ``<unk>`` (a run of unknown letters
-fuses into one), so the encoder reads it as noise. A lexicon names what those words mean, in
-English, which the encoder knows. So each word of a lexicon's translations becomes a piece
-of its own, whose input embedding starts as the mean of the sub-word embeddings of its
-English (FOCUS and WECHSEL initialise new pieces from similar known ones the same way, but
-find the similar ones with aligned embeddings; here the lexicon names them). A model reads
-Tibetan ``ལོ་རྒྱུས`` as roughly ``history`` without any training.
+N'Ko, Tifinagh or Thaana: about half the pieces of such text are ``<unk>`` (a run of unknown
+letters fuses into one), so the encoder reads it as noise. A lexicon names what those words
+mean, in English, which the encoder knows. So each word of a lexicon's translations becomes
+a piece of its own, whose input embedding starts as the mean of the sub-word embeddings of
+its English (FOCUS and WECHSEL initialise new pieces from similar known ones the same way,
+but find the similar ones with aligned embeddings; here the lexicon names them). A model
+reads Tibetan ``ལོ་རྒྱུས`` as roughly ``history`` without any training.
 
-Only words that the tokenizer cannot spell without ``<unk>`` become pieces, and only for a
-lexicon most of whose words are such: every new piece holds a character no old piece has,
-so text the tokenizer read without ``<unk>`` is tokenized exactly as before.
+Only words that the tokenizer can only spell with ``<unk>`` become pieces, and only for a
+lexicon most of whose words are such. A new piece thus holds a letter the old pieces could
+not read, and text in the scripts the tokenizer has reads as before: on SIB-200, every
+variety outside the four missing scripts scored exactly the same.
 
 The pieces are SentencePiece pieces appended to the Unigram model, not ``added_tokens``:
 Unigram's Viterbi search then covers a word with the fewest pieces, which is what a
