@@ -541,7 +541,7 @@ def train(
         segmentation=segmentation,
         slot_values=slot_values,
         anchor_sources=anchor_sources,
-        lexicons=adaptation.used if adaptation is not None and extend_vocabulary else {},
+        lexicons=adaptation.lexicons if adaptation is not None and extend_vocabulary else {},
     )
     trainer.fit(training_data, resume=resume)
     console.print(

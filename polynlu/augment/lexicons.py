@@ -143,16 +143,14 @@ class Adaptation:
 
     examples: list[Example]
     coverage: dict[str, float]
-    lexicons: dict[str, str]
-    """Locale → the lexicon file it came from."""
+    lexicons: dict[str, Lexicon]
+    """Locale → the lexicon it came from (``Lexicon.source`` names its file): those in
+    scripts the tokenizer lacks give the model new pieces (``TrainingData.lexicons``)."""
     skipped: list[DataError] = field(default_factory=list)
     """The used lexicons' lines left out (``skip_invalid``)."""
     sources: dict[Example, Example] = field(default_factory=dict)
     """Each translation → the English example it translates
     (``TrainingData.anchor_sources``)."""
-    used: dict[str, Lexicon] = field(default_factory=dict)
-    """Locale → its lexicon: those in scripts the tokenizer lacks give the model new pieces
-    (``TrainingData.lexicons``)."""
 
 
 def target_locale(code: str, data_locales: Iterable[str]) -> str:
@@ -197,8 +195,7 @@ def adapt(
             words += translation.words
             translated += translation.translated
         result.coverage[locale] = translated / max(words, 1)
-        result.lexicons[locale] = lexicon.source
-        result.used[locale] = lexicon
+        result.lexicons[locale] = lexicon
         result.skipped += lexicon.skipped
     return result
 
