@@ -23,8 +23,9 @@ included) understands.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -138,6 +139,7 @@ def extend_vocabulary(
         encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
         return [text for text, e in zip(texts, encodings, strict=True) if unknown_id in e.ids]
 
+    @functools.cache  # an English phrase comes back for each word of each of its translations
     def english_embedding(english: str) -> torch.Tensor | None:
         encoding = tokenizer.encode(english, add_special_tokens=False)
         ids = [i for i in encoding.ids if i != unknown_id]
@@ -212,25 +214,30 @@ def _translation_words(lexicon: Lexicon, normalize: Callable[[str], str]) -> dic
     a word seen only inside longer translations takes the whole phrase's English."""
     single: dict[str, list[str]] = {}
     within: dict[str, list[str]] = {}
-    for english_words, translations in lexicon.entries.items():
-        english = " ".join(english_words)
-        for translation in translations:
-            words = normalize(translation).split()
-            into = single if len(words) == 1 else within
-            for word in words:
-                into.setdefault(word, []).append(english)
+    for word, english, alone in _words_of(lexicon, normalize):
+        (single if alone else within).setdefault(word, []).append(english)
     return {**{w: e for w, e in within.items() if w not in single}, **single}
 
 
 def _sample_words(lexicon: Lexicon, normalize: Callable[[str], str]) -> list[str]:
     """Up to ``SAMPLE_WORDS`` distinct translation words, in the lexicon's order."""
     words: dict[str, None] = {}
-    for translations in lexicon.entries.values():
-        for translation in translations:
-            words.update(dict.fromkeys(normalize(translation).split()))
-        if len(words) >= SAMPLE_WORDS:
+    for word, _, _ in _words_of(lexicon, normalize):
+        words.setdefault(word, None)
+        if len(words) == SAMPLE_WORDS:
             break
-    return list(words)[:SAMPLE_WORDS]
+    return list(words)
+
+
+def _words_of(lexicon: Lexicon, normalize: Callable[[str], str]) -> Iterator[tuple[str, str, bool]]:
+    """Each word of each translation, the English it translates, and whether it is the
+    whole translation."""
+    for english_words, translations in lexicon.entries.items():
+        english = " ".join(english_words)
+        for translation in translations:
+            words = normalize(translation).split()
+            for word in words:
+                yield word, english, len(words) == 1
 
 
 def _forms(word: str, unspaced: bool) -> list[str]:
