@@ -3,6 +3,8 @@ lexicon covers, trained on en-US alone, then with the lexicons.
 
     python benchmarks/lexicon_assistant.py                         # ~1 h on 2 cores
     python benchmarks/lexicon_assistant.py --skip-training         # score WORK's models again
+    python benchmarks/lexicon_assistant.py --reuse-english --name lexicon_assistant-code-switch \
+        --adapt-options "--adapt-mode code-switch"                 # another adapted model
 
 The models are trained and scored with the commands a user runs (printed as they go):
 
@@ -56,6 +58,12 @@ def main() -> None:
     )
     parser.add_argument("--skip-training", action="store_true", help="Reuse WORK's models.")
     parser.add_argument(
+        "--reuse-english",
+        action="store_true",
+        help="Reuse WORK's English-only model and its scores where they exist; train the "
+        "adapted one.",
+    )
+    parser.add_argument(
         "--max-per-locale", type=int, default=None, help="Cap en-US train (a quick run)."
     )
     parser.add_argument("--name", default="lexicon_assistant")
@@ -77,8 +85,10 @@ def main() -> None:
     adapt += ["--adapt-per-locale", str(args.adapt_per_locale), "--skip-invalid"]
     adapt += args.adapt_options.split()
     models = {"english": args.work / "english", "adapted": args.work / args.name}
+    reuse = args.reuse_english and (models["english"] / "config.json").is_file()
     if not args.skip_training:
-        polynlu("train", *common, "--output", str(models["english"]))
+        if not reuse:
+            polynlu("train", *common, "--output", str(models["english"]))
         polynlu("train", *common, *adapt, "--output", str(models["adapted"]))
 
     reading = ["--lexicon", str(lexicon_folder), "--skip-invalid"]
@@ -87,12 +97,15 @@ def main() -> None:
     for name, model in models.items():
         for label, options in ((name, []), (f"{name} + reading", reading)):
             folder = args.work / f"eval-{model.name}{'-reading' if options else ''}"
-            took = polynlu(
-                "evaluate", str(model), "--data", str(args.data), "--split", "dev",
-                "--locales", ",".join(locales), "--output", str(folder), "--no-progress",
-                *options,
-            )  # fmt: skip
-            seconds[f"evaluate {label}"] = round(took, 1)
+            if reuse and name == "english" and (folder / "metrics.json").is_file():
+                console.print(f"Reusing {folder}'s scores: the model was not trained again")
+            else:
+                took = polynlu(
+                    "evaluate", str(model), "--data", str(args.data), "--split", "dev",
+                    "--locales", ",".join(locales), "--output", str(folder), "--no-progress",
+                    *options,
+                )  # fmt: skip
+                seconds[f"evaluate {label}"] = round(took, 1)
             metrics = json.loads((folder / "metrics.json").read_text("utf-8"))["locales"]
             scores[label] = {
                 locale: {m: round(100 * metrics[locale][m], 2) for m in METRICS}

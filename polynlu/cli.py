@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from polynlu.augment.lexicons import Adaptation, AdaptSettings
+from polynlu.augment.lexicons import ADAPT_MODES, Adaptation, AdaptSettings
 from polynlu.augment.projection import ProjectSettings
 from polynlu.data.formats import DATA_FORMATS
 from polynlu.errors import DataError, PolynluError
@@ -396,6 +396,15 @@ def train(
             "language (a sample of its own for each).",
         ),
     ] = None,
+    adapt_mode: Annotated[
+        str,
+        typer.Option(
+            help=f"With --lexicon, one of {', '.join(ADAPT_MODES)}: 'translate' gives each "
+            "language its own word-for-word translations of the English data; 'code-switch' "
+            "trains half of the English utterances with half their words swapped for "
+            "translations into any of the languages, mixed (docs/languages.md measures both).",
+        ),
+    ] = "translate",
     adapt_drop_unknown: Annotated[
         bool,
         typer.Option(
@@ -469,10 +478,13 @@ def train(
         source, train_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
     )
     examples = cap_per_locale(examples, max_per_locale, config.seed)
-    if lexicon is None and (adapt_locales or adapt_per_locale or adapt_drop_unknown or adapt_align):
+    if adapt_mode not in ADAPT_MODES:
+        raise PolynluError(f"--adapt-mode '{adapt_mode}': give one of {', '.join(ADAPT_MODES)}")
+    adapting = adapt_locales or adapt_per_locale or adapt_drop_unknown or adapt_align
+    if lexicon is None and (adapting or adapt_mode != "translate"):
         raise PolynluError(
-            "--adapt-locales, --adapt-per-locale, --adapt-drop-unknown and --adapt-align need "
-            "--lexicon"
+            "--adapt-locales, --adapt-per-locale, --adapt-drop-unknown, --adapt-align and "
+            "--adapt-mode need --lexicon"
         )
     if adapt_align and trainer_type.config_type is not TrainConfig:
         raise PolynluError("--adapt-align needs --model joint: it moves the encoder")
@@ -516,10 +528,13 @@ def train(
         # After the recipe and the dev set are chosen: they follow the real labels, and no
         # translation of a held-out utterance is trained on.
         settings = AdaptSettings(
-            per_locale=adapt_per_locale, keep_unknown=not adapt_drop_unknown, seed=config.seed
+            mode=adapt_mode,
+            per_locale=adapt_per_locale,
+            keep_unknown=not adapt_drop_unknown,
+            seed=config.seed,
         )
         adaptation = _adapt(examples, lexicon, available, adapt_locales, settings, skip_invalid)
-        examples = examples + adaptation.examples
+        examples = adaptation.with_adaptation(examples)
         if adapt_align and isinstance(config, TrainConfig):
             anchor_sources = adaptation.sources
             config = replace(config, align_weight=ALIGN_WEIGHT)
@@ -534,7 +549,7 @@ def train(
         source=" + ".join(
             [
                 data,
-                *([f"lexicon {lexicon}"] if lexicon is not None else []),
+                *([f"lexicon {lexicon} ({adapt_mode})"] if lexicon is not None else []),
                 *([f"{code_switch:.0%} of English code-switched"] if code_switch else []),
             ]
         ),
@@ -580,7 +595,8 @@ def _adapt(
     settings: AdaptSettings,
     skip_invalid: bool = False,
 ) -> Adaptation:
-    """The English examples translated with the lexicons, and a table of what they covered."""
+    """The English examples translated (or code-switched) with the lexicons, and a table of
+    what they covered."""
     from polynlu.augment.lexicons import adapt_with_lexicons
 
     adaptation = adapt_with_lexicons(
@@ -588,12 +604,21 @@ def _adapt(
     )
     _report_invalid(adaptation.skipped)
     table = Table(title=f"Lexicon adaptation ({lexicon})", header_style="bold")
-    for column in ("locale", "utterances", "English words the lexicon had"):
+    switching = adaptation.swapped is not None
+    columns = ("locale", *([] if switching else ["utterances"]), "English words the lexicon had")
+    for column in columns:
         table.add_column(column, justify="left" if column == "locale" else "right")
     counts = Counter(example.locale for example in adaptation.examples)
     for locale, coverage in sorted(adaptation.coverage.items()):
-        table.add_row(locale, f"{counts[locale]:,}", f"{100 * coverage:.1f}%")
+        made = [] if switching else [f"{counts[locale]:,}"]
+        table.add_row(locale, *made, f"{100 * coverage:.1f}%")
     console.print(table)
+    if adaptation.swapped is not None:
+        console.print(
+            f"Code-switched {len(adaptation.examples):,} English utterances (trained in place "
+            f"of the originals): {adaptation.swapped:.0%} of their words swapped for "
+            f"translations into {len(adaptation.lexicons)} language(s)"
+        )
     return adaptation
 
 

@@ -197,6 +197,41 @@ def test_adaptation_names_locales_as_the_data_does_and_samples_per_locale(tmp_pa
     assert [error.line for error in adaptation.skipped] == [11], "reported, not lost"
 
 
+def test_code_switching_with_lexicons_mixes_their_languages_in_english_copies(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "en_qu.tsv").write_text(LEXICON, "utf-8")
+    (tmp_path / "en_es.tsv").write_text("the\tel\nteam\tequipo\nwon\tganó\n", "utf-8")
+    english = [
+        example_from_spans(id=i, locale="eng_Latn", intent=c, utt=t, spans=[])
+        for i, c, t in ENGLISH
+    ]
+    every_word = AdaptSettings(mode="code-switch", code_switch_share=1.0, code_switch_rate=1.0)
+    adaptation = adapt_with_lexicons(english, tmp_path, ["eng_Latn"], "qu,es", every_word)
+    assert [e.id for e in adaptation.examples] == [f"{i}-cs" for i, _, _ in ENGLISH]
+    assert {e.locale for e in adaptation.examples} == {"eng_Latn"}  # mixed: stays English
+    assert [e.intent for e in adaptation.examples] == [c for _, c, _ in ENGLISH]
+    first = adaptation.examples[0].utt  # "The team won the match …": every word both have
+    assert re.match(r"(chay|el) equipo (atiparqan|ganó) (chay|el) pukllay in ", first)
+    assert adaptation.sources[adaptation.examples[0]] is english[0]
+    assert set(adaptation.lexicons) == {"quy_Latn", "es-ES"}
+    assert adaptation.coverage["es-ES"] < adaptation.coverage["quy_Latn"] < 1
+    assert adaptation.swapped is not None and 0 < adaptation.swapped < 1
+    # The copies are trained in place of their sources: as many examples as before.
+    assert adaptation.with_adaptation(english) == adaptation.examples
+    # Over many sentences, "the" is drawn from both languages.
+    many = adapt(english * 20, adaptation.lexicons, every_word).examples
+    assert {"chay", "el"} <= {e.utt.split()[0] for e in many if e.id.startswith("1")}
+    # By default half of the examples, and half of the words the lexicons have.
+    half = adapt(english * 20, adaptation.lexicons, AdaptSettings(mode="code-switch"))
+    assert 0.3 < len(half.examples) / 120 < 0.7
+    assert len(half.with_adaptation(english * 20)) == 120
+    assert half.swapped is not None
+    assert 0.3 * adaptation.swapped < half.swapped < 0.7 * adaptation.swapped
+    translated = adapt(english, adaptation.lexicons)  # beside the English, one set a language
+    assert len(translated.with_adaptation(english)) == 3 * len(english)
+
+
 def test_train_with_a_lexicon_then_evaluate_and_serve_intent_only_data(
     tmp_path: Path, serve_command: object
 ) -> None:
@@ -286,5 +321,16 @@ def test_a_lexicon_adapts_slot_data_too(tmp_path: Path) -> None:
     config = json.loads((model / "config.json").read_text("utf-8"))
     assert set(config["train_locales"]) == {"en-US", "es-ES"}
     assert len(config["slot_labels"]) > 1, "the translated examples keep their slots"
+    switched = polynlu(
+        "train", "--data", str(TINY), "--output", str(model), "--model", "baseline",
+        "--lexicon", str(lexicon), "--adapt-mode", "code-switch", "--no-progress",
+    )  # fmt: skip
+    assert switched.returncode == 0, switched.stderr
+    assert re.search(r"Code-switched \d+ English utterances \(trained in place", switched.stdout)
+    config = json.loads((model / "config.json").read_text("utf-8"))
+    assert config["train_locales"] == ["en-US"]  # the copies are mixed, so English
+    assert config["provenance"]["training"]["data"].endswith("(code-switch)")
     refused = polynlu("train", "--data", str(TINY), "--output", str(model), "--adapt-locales", "qu")
     assert refused.returncode != 0 and "need --lexicon" in refused.stderr
+    refused = polynlu("train", "--data", str(TINY), "--output", str(model), "--adapt-mode", "x")
+    assert refused.returncode != 0 and "--adapt-mode 'x'" in refused.stderr

@@ -7,14 +7,22 @@ word for word: the longest run of words the lexicon has is replaced by one of it
 translations (drawn at random, as the paper does, so that a word's senses all appear), and
 words it lacks stay as they are. The intent is kept, and a slot covers the translations of
 the words it covered, so slot data adapts too.
+
+Two ways to make data of those translations (``AdaptSettings.mode``): ``translate``, the
+paper's, gives each language its own translations of the English; ``code-switch`` gives the
+English examples code-switched copies whose words are swapped for translations into any of
+the languages, drawn anew for each word (CoSDA-ML, Qin et al., IJCAI 2020, with the lexicons
+for its dictionaries), so one sentence mixes several languages and keeps some English.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from polynlu.data.example import Example, example_from_spans
 from polynlu.data.lexicons import ENGLISH, Lexicon, read_lexicons
@@ -121,9 +129,24 @@ def _moved(span: Span, words: Sequence[Word], offsets: dict[int, tuple[int, int]
     return Span(span.label, covered[0][0], covered[-1][1])
 
 
+AdaptMode = Literal["translate", "code-switch"]
+ADAPT_MODES: tuple[AdaptMode, ...] = ("translate", "code-switch")
+
+
 @dataclass(frozen=True)
 class AdaptSettings:
     """How ``polynlu train --lexicon`` makes pseudo-labelled data."""
+
+    mode: AdaptMode = "translate"
+    """``translate``: each language gets its own translations of the English examples.
+    ``code-switch``: a share (``code_switch_share``) of the English examples is trained as
+    code-switched copies instead, every word the lexicons have swapped with probability
+    ``code_switch_rate`` for a translation into any of the languages; no more examples, so
+    training costs what English alone does (``per_locale``, ``same_sources`` and
+    ``keep_unknown`` are translating's). On SIB-200, adding the copies beside all of the
+    English instead scored the same for twice the training (docs/languages.md)."""
+    code_switch_share: float = 0.5
+    code_switch_rate: float = 0.5
 
     per_locale: int | None = None
     """Translate at most this many English examples into each language (None: all)."""
@@ -143,6 +166,8 @@ class Adaptation:
 
     examples: list[Example]
     coverage: dict[str, float]
+    """Per locale, the share of the English words its lexicon has: as translated (phrases
+    included) when translating, as words of their own when code-switching."""
     lexicons: dict[str, Lexicon]
     """Locale → the lexicon it came from (``Lexicon.source`` names its file): those in
     scripts the tokenizer lacks give the model new pieces (``TrainingData.lexicons``)."""
@@ -151,6 +176,23 @@ class Adaptation:
     sources: dict[Example, Example] = field(default_factory=dict)
     """Each translation → the English example it translates
     (``TrainingData.anchor_sources``)."""
+    swapped: float | None = None
+    """Code-switching: the share of the copies' words that were swapped."""
+    replaces: list[Example] = field(default_factory=list)
+    """The English examples that ``examples`` stand in place of (code-switching); empty when
+    they go beside the English (translating). ``with_adaptation`` applies it."""
+
+    def with_adaptation(self, examples: Sequence[Example]) -> list[Example]:
+        """The training examples: ``examples`` and this adaptation's, less those it replaces
+        (each occurrence once, so that an example given twice and replaced once stays once)."""
+        left = Counter(id(example) for example in self.replaces)
+        kept = []
+        for example in examples:
+            if left[id(example)]:
+                left[id(example)] -= 1
+            else:
+                kept.append(example)
+        return kept + self.examples
 
 
 def target_locale(code: str, data_locales: Iterable[str]) -> str:
@@ -181,6 +223,8 @@ def adapt(
         seed = settings.seed if settings.same_sources else f"{settings.seed}:{locale}:sources"
         return random.Random(seed).sample(list(english), settings.per_locale)
 
+    if settings.mode == "code-switch":
+        return _code_switched(english, lexicons, settings)
     result = Adaptation([], {}, {})
     for locale, lexicon in lexicons.items():
         rng = random.Random(f"{settings.seed}:{locale}")
@@ -196,6 +240,52 @@ def adapt(
             translated += translation.translated
         result.coverage[locale] = translated / max(words, 1)
         result.lexicons[locale] = lexicon
+        result.skipped += lexicon.skipped
+    return result
+
+
+def merged(lexicons: Iterable[Lexicon]) -> Lexicon:
+    """One lexicon holding every language's translations of each English entry: drawing a
+    translation from it draws the language too, in proportion to its senses."""
+    lexicons = list(lexicons)
+    result = Lexicon("+".join(lexicon.code for lexicon in lexicons), "merged")
+    for lexicon in lexicons:
+        for english, translations in lexicon.entries.items():
+            result.entries.setdefault(english, []).extend(translations)
+    return result
+
+
+def _code_switched(
+    english: Sequence[Example], lexicons: Mapping[str, Lexicon], settings: AdaptSettings
+) -> Adaptation:
+    """Code-switched copies (ids ``<id>-cs``) of ``settings.code_switch_share`` of the
+    English examples, drawn at random, their words swapped for translations into the
+    languages of ``lexicons``, drawn for each word anew; to train in place of their sources."""
+    together = merged(lexicons.values())
+    rng = random.Random(f"{settings.seed}:code-switch")
+    result = Adaptation([], {}, dict(lexicons))
+    words = swapped = 0
+    result.replaces = [e for e in english if rng.random() < settings.code_switch_share]
+    for example in result.replaces:
+        translation = translate(
+            example, together, example.locale, rng, rate=settings.code_switch_rate
+        )
+        copy = replace(translation.example, id=f"{example.id}-cs")
+        result.examples.append(copy)
+        result.sources[copy] = example
+        words += translation.words
+        swapped += translation.translated
+    result.swapped = swapped / max(words, 1)
+    counts = Counter(
+        word.text.casefold()
+        for example in english
+        for word in segment(example.utt, example.locale, "punctuation")
+        if _is_word(word)
+    )
+    total = max(sum(counts.values()), 1)
+    for locale, lexicon in lexicons.items():
+        had = sum(count for word, count in counts.items() if (word,) in lexicon.entries)
+        result.coverage[locale] = had / total
         result.skipped += lexicon.skipped
     return result
 
