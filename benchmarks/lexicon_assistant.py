@@ -4,7 +4,7 @@ lexicon covers, trained on en-US alone, then with the lexicons.
     python benchmarks/lexicon_assistant.py                         # ~1 h on 2 cores
     python benchmarks/lexicon_assistant.py --skip-training         # score WORK's models again
     python benchmarks/lexicon_assistant.py --reuse-english --name lexicon_assistant-code-switch \
-        --adapt-options "--adapt-mode code-switch"                 # another adapted model
+        --adapt-per-locale 0 --adapt-options=--adapt-mode=code-switch   # another adapted model
 
 The models are trained and scored with the commands a user runs (printed as they go):
 
@@ -51,7 +51,8 @@ def main() -> None:
         "--adapt-per-locale",
         type=int,
         default=2000,
-        help="en-US train utterances translated into each language (of 11,514).",
+        help="en-US train utterances translated into each language (of 11,514; 0: no cap, "
+        "as --adapt-mode code-switch needs).",
     )
     parser.add_argument(
         "--adapt-options", default="", help="More `polynlu train` options for the adapted model."
@@ -82,7 +83,9 @@ def main() -> None:
     if args.max_per_locale:
         common += ["--max-per-locale", str(args.max_per_locale)]
     adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", ",".join(covered)]
-    adapt += ["--adapt-per-locale", str(args.adapt_per_locale), "--skip-invalid"]
+    if args.adapt_per_locale:
+        adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
+    adapt += ["--skip-invalid"]
     adapt += args.adapt_options.split()
     models = {"english": args.work / "english", "adapted": args.work / args.name}
     reuse = args.reuse_english and (models["english"] / "config.json").is_file()
@@ -138,7 +141,7 @@ def main() -> None:
         "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
         "locales": locales,
         "adapted_locales": covered,
-        "adapt_per_locale": args.adapt_per_locale,
+        "adapt_per_locale": args.adapt_per_locale or None,
         "adapt_options": args.adapt_options,
         "max_per_locale": args.max_per_locale,
         "training_seconds": {

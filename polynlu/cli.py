@@ -480,6 +480,11 @@ def train(
     examples = cap_per_locale(examples, max_per_locale, config.seed)
     if adapt_mode not in ADAPT_MODES:
         raise PolynluError(f"--adapt-mode '{adapt_mode}': give one of {', '.join(ADAPT_MODES)}")
+    if adapt_mode == "code-switch" and (adapt_per_locale or adapt_drop_unknown):
+        raise PolynluError(
+            "--adapt-per-locale and --adapt-drop-unknown shape translations: --adapt-mode "
+            "code-switch makes none"
+        )
     adapting = adapt_locales or adapt_per_locale or adapt_drop_unknown or adapt_align
     if lexicon is None and (adapting or adapt_mode != "translate"):
         raise PolynluError(

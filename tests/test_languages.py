@@ -332,5 +332,10 @@ def test_a_lexicon_adapts_slot_data_too(tmp_path: Path) -> None:
     assert config["provenance"]["training"]["data"].endswith("(code-switch)")
     refused = polynlu("train", "--data", str(TINY), "--output", str(model), "--adapt-locales", "qu")
     assert refused.returncode != 0 and "need --lexicon" in refused.stderr
+    refused = polynlu(
+        "train", "--data", str(TINY), "--output", str(model), "--lexicon", str(lexicon),
+        "--adapt-mode", "code-switch", "--adapt-per-locale", "5",
+    )  # fmt: skip
+    assert refused.returncode != 0 and "code-switch makes none" in refused.stderr
     refused = polynlu("train", "--data", str(TINY), "--output", str(model), "--adapt-mode", "x")
     assert refused.returncode != 0 and "--adapt-mode 'x'" in refused.stderr
