@@ -1,8 +1,8 @@
 """How far polynlu reaches: SIB-200 topic classification on 205 language varieties, trained on
 English alone, then with lexicon adaptation; and the language identifier on every variety.
 
-    python benchmarks/language_reach.py                       # everything, ~1 h on 2 cores
-    python benchmarks/language_reach.py --adapt-per-locale 100 --skip-training
+    python benchmarks/language_reach.py --reading             # everything, ~40 min on 2 cores
+    python benchmarks/language_reach.py --adapt-mode translate --adapt-per-locale 50
     python benchmarks/language_reach.py --english-only --reading   # reading, no adaptation
     python benchmarks/language_reach.py --english-only --one-language quy_Latn   # one language
     python benchmarks/language_reach.py --english-only --extend-vocabulary   # new pieces
@@ -11,7 +11,8 @@ Both models are trained and scored with the commands a user runs (printed as the
 
     polynlu train --data SIB --train-locales eng_Latn --output english
     polynlu train --data SIB --train-locales eng_Latn --output adapted \\
-        --lexicon GATITOS --adapt-locales <every SIB variety with a GATITOS lexicon>
+        --lexicon GATITOS --adapt-locales <every SIB variety with a GATITOS lexicon> \\
+        --adapt-mode code-switch
     polynlu extend-vocabulary MODEL --lexicon GATITOS --output MODEL-extended  # with --extend-…
     polynlu evaluate MODEL --data SIB --split dev --output …
 
@@ -38,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from tokenizers import Tokenizer
 
-from polynlu.augment.lexicons import target_locale
+from polynlu.augment.lexicons import ADAPT_MODES, AdaptSettings, target_locale
 from polynlu.data.formats import read_data
 from polynlu.data.lexicons import read_lexicons
 from polynlu.data.locales import find_language, languages, locale_info
@@ -146,6 +147,7 @@ def _one_language(
     model = args.work / f"adapted-{variety}"
     if not args.skip_training:
         adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", variety]
+        adapt += ["--adapt-mode", args.adapt_mode]
         if args.adapt_per_locale:
             adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
         polynlu("train", *train, *adapt, *args.adapt_options.split(), "--output", str(model))
@@ -174,13 +176,20 @@ def main() -> None:
         "--adapt-per-locale",
         type=int,
         default=None,
-        help="English sentences translated into each language [default: all 701].",
+        help="With --adapt-mode translate: English sentences translated into each language "
+        "[default: all 701].",
     )
     parser.add_argument("--skip-training", action="store_true", help="Reuse WORK's models.")
     parser.add_argument(
         "--reuse-english",
         action="store_true",
         help="Reuse WORK's English-only model where it exists; train the adapted one.",
+    )
+    parser.add_argument(
+        "--adapt-mode",
+        choices=ADAPT_MODES,
+        default=AdaptSettings.mode,
+        help="How the adapted models use the lexicons (`polynlu train --adapt-mode`).",
     )
     parser.add_argument(
         "--adapt-options",
@@ -251,6 +260,7 @@ def main() -> None:
     if args.english_only:
         del models["adapted"]
     adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", ",".join(with_lexicon)]
+    adapt += ["--adapt-mode", args.adapt_mode]
     if args.adapt_per_locale:
         adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
     adapt += args.adapt_options.split()
@@ -363,6 +373,7 @@ def main() -> None:
         "command": "python benchmarks/language_reach.py " + " ".join(sys.argv[1:]),
         "data": "SIB-200 dev (99 sentences a variety); trained on eng_Latn train (701)",
         "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
+        "adapt_mode": args.adapt_mode,
         "adapt_per_locale": args.adapt_per_locale,
         "adapt_options": args.adapt_options,
         "training": {name: training_record(model) for name, model in models.items()},

@@ -1,17 +1,17 @@
 """Lexicon adaptation for an assistant: MASSIVE intents and slots in the locales a GATITOS
 lexicon covers, trained on en-US alone, then with the lexicons.
 
-    python benchmarks/lexicon_assistant.py                         # ~1 h on 2 cores
+    python benchmarks/lexicon_assistant.py                         # ~45 min on 2 cores
     python benchmarks/lexicon_assistant.py --skip-training         # score WORK's models again
-    python benchmarks/lexicon_assistant.py --reuse-english --name lexicon_assistant-code-switch \
-        --adapt-per-locale 0 --adapt-options=--adapt-mode=code-switch   # another adapted model
+    python benchmarks/lexicon_assistant.py --reuse-english --adapt-mode translate \
+        --name lexicon_assistant-translate                         # another adapted model
 
 The models are trained and scored with the commands a user runs (printed as they go):
 
     polynlu train --data MASSIVE --train-locales en-US --output english
     polynlu train --data MASSIVE --train-locales en-US --output adapted \\
         --lexicon GATITOS --adapt-locales <the MASSIVE locales with a GATITOS lexicon> \\
-        --adapt-per-locale N
+        --adapt-mode MODE [--adapt-per-locale N]
     polynlu evaluate MODEL --data MASSIVE --split dev --locales en-US,<those> [--lexicon GATITOS]
 
 Each model is scored as it is and reading requests back into English with the lexicons
@@ -32,6 +32,7 @@ from common import SHARED_DATA, polynlu, training_record, unpack, write_result
 from rich.console import Console
 from rich.table import Table
 
+from polynlu.augment.lexicons import ADAPT_MODES, AdaptSettings
 from polynlu.data.lexicons import read_lexicons
 from polynlu.data.locales import locale_for, massive_locales
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE
@@ -48,11 +49,17 @@ def main() -> None:
     parser.add_argument("--lexicons", type=Path, default=SHARED_DATA / "gatitos-en-xx.tar.gz")
     parser.add_argument("--work", type=Path, default=Path("lexicon_assistant"))
     parser.add_argument(
+        "--adapt-mode",
+        choices=ADAPT_MODES,
+        default=AdaptSettings.mode,
+        help="How the adapted model uses the lexicons (`polynlu train --adapt-mode`).",
+    )
+    parser.add_argument(
         "--adapt-per-locale",
         type=int,
         default=2000,
-        help="en-US train utterances translated into each language (of 11,514; 0: no cap, "
-        "as --adapt-mode code-switch needs).",
+        help="With --adapt-mode translate: en-US train utterances translated into each "
+        "language (of 11,514).",
     )
     parser.add_argument(
         "--adapt-options", default="", help="More `polynlu train` options for the adapted model."
@@ -83,9 +90,10 @@ def main() -> None:
     if args.max_per_locale:
         common += ["--max-per-locale", str(args.max_per_locale)]
     adapt = ["--lexicon", str(lexicon_folder), "--adapt-locales", ",".join(covered)]
-    if args.adapt_per_locale:
-        adapt += ["--adapt-per-locale", str(args.adapt_per_locale)]
-    adapt += ["--skip-invalid"]
+    adapt += ["--adapt-mode", args.adapt_mode, "--skip-invalid"]
+    per_locale = args.adapt_per_locale if args.adapt_mode == "translate" else None
+    if per_locale:
+        adapt += ["--adapt-per-locale", str(per_locale)]
     adapt += args.adapt_options.split()
     models = {"english": args.work / "english", "adapted": args.work / args.name}
     reuse = args.reuse_english and (models["english"] / "config.json").is_file()
@@ -141,7 +149,8 @@ def main() -> None:
         "model": f"joint, {DEFAULT_BACKBONE}, polynlu train's default recipe for the data",
         "locales": locales,
         "adapted_locales": covered,
-        "adapt_per_locale": args.adapt_per_locale or None,
+        "adapt_mode": args.adapt_mode,
+        "adapt_per_locale": per_locale,
         "adapt_options": args.adapt_options,
         "max_per_locale": args.max_per_locale,
         "training_seconds": {

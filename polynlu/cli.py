@@ -377,8 +377,8 @@ def train(
         Path | None,
         typer.Option(
             help="A bilingual lexicon (english<TAB>translation) or a folder of "
-            "en_<code>.tsv: the English training data is also translated word for word "
-            "into each lexicon's language (docs/languages.md)."
+            "en_<code>.tsv: the English training data is also trained with words in each "
+            "lexicon's language (--adapt-mode; docs/languages.md)."
         ),
     ] = None,
     adapt_locales: Annotated[
@@ -392,24 +392,24 @@ def train(
         int | None,
         typer.Option(
             min=1,
-            help="With --lexicon: translate at most this many English utterances into each "
-            "language (a sample of its own for each).",
+            help="With --adapt-mode translate: translate at most this many English "
+            "utterances into each language (a sample of its own for each).",
         ),
     ] = None,
     adapt_mode: Annotated[
         str,
         typer.Option(
-            help=f"With --lexicon, one of {', '.join(ADAPT_MODES)}: 'translate' gives each "
-            "language its own word-for-word translations of the English data; 'code-switch' "
-            "trains half of the English utterances with half their words swapped for "
-            "translations into any of the languages, mixed (docs/languages.md measures both).",
+            help=f"With --lexicon, one of {', '.join(ADAPT_MODES)}: 'code-switch' trains half "
+            "of the English utterances with half their words swapped for translations into "
+            "any of the languages, mixed; 'translate' adds each language's own word-for-word "
+            "translations of the English data (docs/languages.md measures both).",
         ),
-    ] = "translate",
+    ] = "code-switch",
     adapt_drop_unknown: Annotated[
         bool,
         typer.Option(
-            help="With --lexicon: leave out the English words a lexicon lacks instead of "
-            "keeping them in the translation."
+            help="With --adapt-mode translate: leave out the English words a lexicon lacks "
+            "instead of keeping them in the translation."
         ),
     ] = False,
     adapt_align: Annotated[
@@ -482,11 +482,11 @@ def train(
         raise PolynluError(f"--adapt-mode '{adapt_mode}': give one of {', '.join(ADAPT_MODES)}")
     if adapt_mode == "code-switch" and (adapt_per_locale or adapt_drop_unknown):
         raise PolynluError(
-            "--adapt-per-locale and --adapt-drop-unknown shape translations: --adapt-mode "
-            "code-switch makes none"
+            "--adapt-per-locale and --adapt-drop-unknown shape translations, which --adapt-mode "
+            "code-switch (the default) does not make: add --adapt-mode translate"
         )
     adapting = adapt_locales or adapt_per_locale or adapt_drop_unknown or adapt_align
-    if lexicon is None and (adapting or adapt_mode != "translate"):
+    if lexicon is None and (adapting or adapt_mode != "code-switch"):
         raise PolynluError(
             "--adapt-locales, --adapt-per-locale, --adapt-drop-unknown, --adapt-align and "
             "--adapt-mode need --lexicon"

@@ -178,13 +178,17 @@ def test_adaptation_names_locales_as_the_data_does_and_samples_per_locale(tmp_pa
     assert target_locale("qu", ["eng_Latn", "quy_Latn"]) == "quy_Latn"
     assert target_locale("es", ["en-US"]) == "es-ES"  # MASSIVE's, when the data lacks it
     adaptation = adapt_with_lexicons(
-        english, tmp_path, ["eng_Latn", "quy_Latn"], "qu", AdaptSettings(per_locale=4)
+        english,
+        tmp_path,
+        ["eng_Latn", "quy_Latn"],
+        "qu",
+        AdaptSettings(mode="translate", per_locale=4),
     )
     assert {e.locale for e in adaptation.examples} == {"quy_Latn"}
     assert len(adaptation.examples) == 4
     assert 0 < adaptation.coverage["quy_Latn"] < 1
     for same_sources in (False, True):
-        settings = AdaptSettings(per_locale=3, same_sources=same_sources)
+        settings = AdaptSettings(mode="translate", per_locale=3, same_sources=same_sources)
         made = adapt_with_lexicons(english, tmp_path, ["eng_Latn"], "qu,es", settings).examples
         ids = [{e.id for e in made if e.locale == locale} for locale in ("quy_Latn", "es-ES")]
         assert (ids[0] == ids[1]) is same_sources  # by default a sample of its own each
@@ -228,7 +232,8 @@ def test_code_switching_with_lexicons_mixes_their_languages_in_english_copies(
     assert len(half.with_adaptation(english * 20)) == 120
     assert half.swapped is not None
     assert 0.3 * adaptation.swapped < half.swapped < 0.7 * adaptation.swapped
-    translated = adapt(english, adaptation.lexicons)  # beside the English, one set a language
+    # Translating adds beside the English, one set a language.
+    translated = adapt(english, adaptation.lexicons, AdaptSettings(mode="translate"))
     assert len(translated.with_adaptation(english)) == 3 * len(english)
 
 
@@ -243,7 +248,8 @@ def test_train_with_a_lexicon_then_evaluate_and_serve_intent_only_data(
     trained = polynlu(
         "train", "--data", str(sib), "--train-locales", "eng_Latn", "--output", str(model),
         "--backbone", "tiny-random", "--epochs", "1", "--max-length", "32",
-        "--lexicon", str(lexicons), "--adapt-align", "--adapt-drop-unknown", "--no-progress",
+        "--lexicon", str(lexicons), "--adapt-mode", "translate", "--adapt-align",
+        "--adapt-drop-unknown", "--no-progress",
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     assert "align_weight 3.0" in trained.stdout  # the settings line says alignment is on
@@ -315,7 +321,7 @@ def test_a_lexicon_adapts_slot_data_too(tmp_path: Path) -> None:
     model = tmp_path / "model"
     trained = polynlu(
         "train", "--data", str(TINY), "--output", str(model), "--model", "baseline",
-        "--lexicon", str(lexicon), "--no-progress",
+        "--lexicon", str(lexicon), "--adapt-mode", "translate", "--no-progress",
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     config = json.loads((model / "config.json").read_text("utf-8"))
@@ -323,7 +329,7 @@ def test_a_lexicon_adapts_slot_data_too(tmp_path: Path) -> None:
     assert len(config["slot_labels"]) > 1, "the translated examples keep their slots"
     switched = polynlu(
         "train", "--data", str(TINY), "--output", str(model), "--model", "baseline",
-        "--lexicon", str(lexicon), "--adapt-mode", "code-switch", "--no-progress",
+        "--lexicon", str(lexicon), "--no-progress",  # code-switching is the default
     )  # fmt: skip
     assert switched.returncode == 0, switched.stderr
     assert re.search(r"Code-switched \d+ English utterances \(trained in place", switched.stdout)
@@ -334,8 +340,8 @@ def test_a_lexicon_adapts_slot_data_too(tmp_path: Path) -> None:
     assert refused.returncode != 0 and "need --lexicon" in refused.stderr
     refused = polynlu(
         "train", "--data", str(TINY), "--output", str(model), "--lexicon", str(lexicon),
-        "--adapt-mode", "code-switch", "--adapt-per-locale", "5",
+        "--adapt-per-locale", "5",
     )  # fmt: skip
-    assert refused.returncode != 0 and "code-switch makes none" in refused.stderr
+    assert refused.returncode != 0 and "add --adapt-mode translate" in refused.stderr
     refused = polynlu("train", "--data", str(TINY), "--output", str(model), "--adapt-mode", "x")
     assert refused.returncode != 0 and "--adapt-mode 'x'" in refused.stderr

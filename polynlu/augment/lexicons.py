@@ -8,11 +8,11 @@ translations (drawn at random, as the paper does, so that a word's senses all ap
 words it lacks stay as they are. The intent is kept, and a slot covers the translations of
 the words it covered, so slot data adapts too.
 
-Two ways to make data of those translations (``AdaptSettings.mode``): ``translate``, the
-paper's, gives each language its own translations of the English; ``code-switch`` gives the
-English examples code-switched copies whose words are swapped for translations into any of
-the languages, drawn anew for each word (CoSDA-ML, Qin et al., IJCAI 2020, with the lexicons
-for its dictionaries), so one sentence mixes several languages and keeps some English.
+Two ways to make data of those translations (``AdaptSettings.mode``): ``code-switch``, the
+default, trains some English examples as copies whose words are swapped for translations
+into any of the languages, drawn anew for each word (CoSDA-ML, Qin et al., IJCAI 2020, with
+the lexicons for its dictionaries), so one sentence mixes several languages and keeps some
+English; ``translate``, the paper's, gives each language its own translations of the English.
 """
 
 from __future__ import annotations
@@ -137,14 +137,17 @@ ADAPT_MODES: tuple[AdaptMode, ...] = ("translate", "code-switch")
 class AdaptSettings:
     """How ``polynlu train --lexicon`` makes pseudo-labelled data."""
 
-    mode: AdaptMode = "translate"
-    """``translate``: each language gets its own translations of the English examples.
-    ``code-switch``: a share (``code_switch_share``) of the English examples is trained as
-    code-switched copies instead, every word the lexicons have swapped with probability
-    ``code_switch_rate`` for a translation into any of the languages; no more examples, so
-    training costs what English alone does (``per_locale``, ``same_sources`` and
-    ``keep_unknown`` are translating's). On SIB-200, adding the copies beside all of the
-    English instead scored the same for twice the training (docs/languages.md)."""
+    mode: AdaptMode = "code-switch"
+    """``code-switch`` (the default): a share (``code_switch_share``) of the English examples
+    is trained as code-switched copies instead, every word the lexicons have swapped with
+    probability ``code_switch_rate`` for a translation into any of the languages; no more
+    examples, so training costs what English alone does. ``translate``: each language gets
+    its own translations of the English examples (``per_locale``, ``same_sources`` and
+    ``keep_unknown`` are translating's). Measured (docs/languages.md): on SIB-200's unseen
+    languages with a lexicon code-switching gained 2.6 points where translating lost 3.2; on
+    MASSIVE's es-ES, fr-FR and hi-IN both gained as much exact match as training as many
+    steps more (+1.4 at no extra cost, +3.0 for 52% more). Adding the copies beside all of
+    the English instead of in place of half scored the same for twice the training."""
     code_switch_share: float = 0.5
     code_switch_rate: float = 0.5
 
