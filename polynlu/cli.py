@@ -377,8 +377,8 @@ def train(
         Path | None,
         typer.Option(
             help="A bilingual lexicon (english<TAB>translation) or a folder of "
-            "en_<code>.tsv: the English training data is also trained with words in each "
-            "lexicon's language (--adapt-mode; docs/languages.md)."
+            "en_<code>.tsv: the model also learns the lexicons' languages from English "
+            "utterances given their words (--adapt-mode; docs/languages.md)."
         ),
     ] = None,
     adapt_locales: Annotated[
