@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from polynlu.augment.lexicons import translate
+from polynlu.augment.lexicons import code_switched_copies
 from polynlu.augment.projection import padded
 from polynlu.data.example import Example
 from polynlu.data.lexicons import ENGLISH, Lexicon
@@ -185,18 +185,18 @@ def code_switch(
 ) -> CodeSwitch:
     """``settings.copies`` code-switched copies of each English example (others are left
     out), each word swapped with probability ``settings.rate``; ids get ``-cs<copy>``."""
-    rng = random.Random(settings.seed)
-    copies: list[Example] = []
-    words = swapped = 0
-    for copy in range(settings.copies):
-        for example in examples:
-            if example.locale not in ENGLISH:
-                continue
-            translation = translate(example, lexicon, example.locale, rng, rate=settings.rate)
-            copies.append(replace(translation.example, id=f"{example.id}-cs{copy}"))
-            words += translation.words
-            swapped += translation.translated
-    return CodeSwitch(copies, lexicon, swapped / max(words, 1))
+    copies, swapped = code_switched_copies(
+        (
+            (example, f"{example.id}-cs{copy}")
+            for copy in range(settings.copies)
+            for example in examples
+            if example.locale in ENGLISH
+        ),
+        lexicon,
+        random.Random(settings.seed),
+        settings.rate,
+    )
+    return CodeSwitch(copies, lexicon, swapped)
 
 
 def code_switched(

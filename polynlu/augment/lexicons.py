@@ -259,27 +259,41 @@ def merged(lexicons: Iterable[Lexicon]) -> Lexicon:
     return result
 
 
+def code_switched_copies(
+    sources: Iterable[tuple[Example, str]], lexicon: Lexicon, rng: random.Random, rate: float
+) -> tuple[list[Example], float]:
+    """A code-switched copy of each example, named by the id paired with it: each word or
+    phrase ``lexicon`` has swapped with probability ``rate`` for one of its translations,
+    labels kept (CoSDA-ML); and the share of the copies' words that were swapped. Lexicon
+    adaptation and ``polynlu.augment.code_switch`` (translations induced from the encoder)
+    both make their copies here."""
+    copies = []
+    words = swapped = 0
+    for example, copy_id in sources:
+        translation = translate(example, lexicon, example.locale, rng, rate=rate)
+        copies.append(replace(translation.example, id=copy_id))
+        words += translation.words
+        swapped += translation.translated
+    return copies, swapped / max(words, 1)
+
+
 def _code_switched(
     english: Sequence[Example], lexicons: Mapping[str, Lexicon], settings: AdaptSettings
 ) -> Adaptation:
     """Code-switched copies (ids ``<id>-cs``) of ``settings.code_switch_share`` of the
     English examples, drawn at random, their words swapped for translations into the
     languages of ``lexicons``, drawn for each word anew; to train in place of their sources."""
-    together = merged(lexicons.values())
     rng = random.Random(f"{settings.seed}:code-switch")
     result = Adaptation([], {}, dict(lexicons))
-    words = swapped = 0
     result.replaces = [e for e in english if rng.random() < settings.code_switch_share]
-    for example in result.replaces:
-        translation = translate(
-            example, together, example.locale, rng, rate=settings.code_switch_rate
-        )
-        copy = replace(translation.example, id=f"{example.id}-cs")
-        result.examples.append(copy)
-        result.sources[copy] = example
-        words += translation.words
-        swapped += translation.translated
-    result.swapped = swapped / max(words, 1)
+    result.examples, result.swapped = code_switched_copies(
+        ((example, f"{example.id}-cs") for example in result.replaces),
+        merged(lexicons.values()),
+        rng,
+        settings.code_switch_rate,
+    )
+    result.sources = dict(zip(result.examples, result.replaces, strict=True))
+    # Coverage per language, of the words as they are: translate() matched merged phrases.
     counts = Counter(
         word.text.casefold()
         for example in english
