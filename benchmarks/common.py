@@ -171,6 +171,21 @@ def polynlu(*args: str) -> float:
     return time.perf_counter() - started
 
 
+def scored(
+    model: Path, folder: Path, *options: str, reuse: bool = False
+) -> tuple[dict[str, Any], float | None]:
+    """``polynlu evaluate MODEL OPTIONS --output FOLDER``, unless ``reuse`` and FOLDER holds
+    its scores already (the model was not trained again): FOLDER's metrics, and the seconds
+    scoring took (None when reused)."""
+    metrics = folder / "metrics.json"
+    took = None
+    if reuse and metrics.is_file():
+        print(f"Reusing {folder}'s scores: the model was not trained again", flush=True)
+    else:
+        took = polynlu("evaluate", str(model), *options, "--output", str(folder))
+    return json.loads(metrics.read_text("utf-8")), took
+
+
 def training_record(model: Path) -> dict[str, Any]:
     """When a model folder's training ran and how long it took (its provenance), for a
     reused model too."""

@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, SHARED_DATA, polynlu, training_record, unpack, write_result
+from common import RESULTS, SHARED_DATA, polynlu, scored, training_record, unpack, write_result
 from rich.console import Console
 from rich.table import Table
 from tokenizers import Tokenizer
@@ -295,14 +295,12 @@ def main() -> None:
     for name, model, options in scorings:
         folder = args.work / f"eval-{model.name}{'-reading' if options else ''}"
         untouched = args.skip_training or (reuse and name in ("english", "english + reading"))
-        if untouched and (folder / "metrics.json").is_file():
-            console.print(f"Reusing {folder}'s scores: the model was not trained again")
-        else:
-            seconds[f"evaluate {name}"] = polynlu(
-                "evaluate", str(model), "--data", str(sib), "--split", "dev",
-                "--output", str(folder), "--skip-invalid", "--no-progress", *options,
-            )  # fmt: skip
-        metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
+        metrics, took = scored(
+            model, folder, "--data", str(sib), "--split", "dev", "--skip-invalid",
+            "--no-progress", *options, reuse=untouched,
+        )  # fmt: skip
+        if took is not None:
+            seconds[f"evaluate {name}"] = took
         accuracy[name] = {v: 100 * s["intent_acc"] for v, s in metrics["locales"].items()}
 
     summary = {name: averages(acc, groups) for name, acc in accuracy.items()}

@@ -24,11 +24,10 @@ test split is withheld). Writes benchmarks/results/lexicon_assistant.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
-from common import SHARED_DATA, polynlu, training_record, unpack, write_result
+from common import SHARED_DATA, polynlu, scored, training_record, unpack, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -108,18 +107,16 @@ def main() -> None:
     for name, model in models.items():
         for label, options in ((name, []), (f"{name} + reading", reading)):
             folder = args.work / f"eval-{model.name}{'-reading' if options else ''}"
-            if reuse and name == "english" and (folder / "metrics.json").is_file():
-                console.print(f"Reusing {folder}'s scores: the model was not trained again")
-            else:
-                took = polynlu(
-                    "evaluate", str(model), "--data", str(args.data), "--split", "dev",
-                    "--locales", ",".join(locales), "--output", str(folder), "--no-progress",
-                    *options,
-                )  # fmt: skip
+            metrics, took = scored(
+                model, folder, "--data", str(args.data), "--split", "dev",
+                "--locales", ",".join(locales), "--no-progress", *options,
+                reuse=reuse and name == "english",
+            )  # fmt: skip
+            if took is not None:
                 seconds[f"evaluate {label}"] = round(took, 1)
-            metrics = json.loads((folder / "metrics.json").read_text("utf-8"))["locales"]
+            per_locale = metrics["locales"]
             scores[label] = {
-                locale: {m: round(100 * metrics[locale][m], 2) for m in METRICS}
+                locale: {m: round(100 * per_locale[locale][m], 2) for m in METRICS}
                 for locale in locales
             }
             scores[label]["average"] = {
