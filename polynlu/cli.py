@@ -36,12 +36,16 @@ from polynlu.training.config import (
     ALIGN_WEIGHT,
     FEW_SHOT_EXAMPLES_PER_INTENT,
     FEW_SHOT_MAX_EXAMPLES,
+    SELF_TRAINING_EPOCHS,
+    SELF_TRAINING_LEARNING_RATE,
+    SELF_TRAINING_PER_LOCALE,
     BaselineConfig,
     DistillConfig,
     StudentSettings,
     TrainConfig,
     is_few_shot,
     recipe_for,
+    self_training,
 )
 
 if TYPE_CHECKING:
@@ -934,6 +938,104 @@ def distill(
         f"Saved the student ({model.parameter_count() / 1e6:.1f}M parameters, "
         f"{model.training.get('vocabulary', 0):,} sub-words) to {output}"
     )
+
+
+@app.command(name="self-train")
+def self_train(
+    model: Annotated[Path, typer.Argument(help="The trained joint model to keep training.")],
+    data: DataOption,
+    output: Annotated[Path, typer.Option(help="Folder for the self-trained model.")],
+    unlabeled_locales: Annotated[
+        str,
+        typer.Option(
+            help="Locales whose train utterances (labels never read) it learns on; the "
+            "model's own training locales are left out."
+        ),
+    ] = "all",
+    unlabeled_per_locale: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"At most this many unlabelled utterances a locale "
+            f"[default: {SELF_TRAINING_PER_LOCALE}].",
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help=f"Training epochs [default: {SELF_TRAINING_EPOCHS}]."),
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(help=f"Encoder learning rate [default: {SELF_TRAINING_LEARNING_RATE}]."),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1, help=f"Softening of its own answers [default: {StudentSettings.temperature}]."
+        ),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda [default: auto].")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/checkpoint.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    skip_invalid: SkipInvalid = False,
+    show_progress: ShowProgress = True,
+) -> None:
+    """Self-training on unlabelled text: the model keeps learning from its own softened
+    intents and slots for utterances of other locales (their labels never read), and from
+    the gold labels of its training locales. On MASSIVE, 200 utterances a locale added 1.5
+    exact match to the en-US model over the 51 other locales, 2.1 after code-switching
+    (docs/results.md)."""
+    from polynlu.models.base import load_model
+    from polynlu.models.joint import JointModel
+    from polynlu.training import TrainingData
+    from polynlu.training.distill import distill as distill_student
+    from polynlu.training.trainer import resolve_device
+
+    loaded = load_model(model)
+    if not isinstance(loaded, JointModel):
+        raise PolynluError(f"{model} is a {loaded.kind} model; self-training needs a joint model")
+    source = DataSource(data)
+    labelled_locales = ",".join(loaded.train_locales)
+    read = {
+        split: _read(
+            source, labelled_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
+        ).examples
+        for split in ("train", "dev")
+    }
+    pool = _read(
+        source, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    ).examples
+    unlabelled = [example for example in pool if example.locale not in loaded.train_locales]
+    if not unlabelled:
+        raise PolynluError(
+            f"no unlabelled utterances: {unlabeled_locales!r} has no train utterances outside "
+            f"the model's own locales ({labelled_locales})"
+        )
+    recipe = self_training(model, read["train"], seed=seed)
+    config = with_options(
+        recipe,
+        unlabeled_per_locale=unlabeled_per_locale,
+        student=with_options(recipe.student, temperature=temperature),
+        training=with_options(
+            recipe.training, epochs=epochs, learning_rate=learning_rate, device=device
+        ),
+    )
+    loaded.to(resolve_device(config.training.device))
+    _say_settings("Training", config.training)
+    console.print(
+        f"Self-training {model.name} on {len(read['train']):,} labelled utterances "
+        f"({labelled_locales}) and up to {config.unlabeled_per_locale or 'all'} unlabelled ones "
+        f"a locale from {len({e.locale for e in unlabelled})} locales"
+    )
+    distill_student(
+        config,
+        output,
+        teacher=loaded,
+        data=TrainingData(read["train"], read["dev"], unlabelled=unlabelled, source=data),
+        show_progress=show_progress,
+        resume=resume,
+    )
+    console.print(f"Saved the self-trained model to {output}")
 
 
 @app.command()

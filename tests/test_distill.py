@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from support import TINY, TINY_JOINT
+from support import TINY, TINY_JOINT, polynlu
 from tokenizers import Tokenizer
 
 from polynlu import NLU
@@ -21,7 +21,7 @@ from polynlu.models.calibration import Calibration
 from polynlu.models.joint import JointModel
 from polynlu.models.onnx_export import export_onnx
 from polynlu.training import TrainingData
-from polynlu.training.config import DistillConfig
+from polynlu.training.config import FEW_SHOT, SELF_TRAINING_LEARNING_RATE, DistillConfig
 from polynlu.training.distill import DistillTrainer, StudentSettings, distill, prune_vocabulary
 
 CONFIG = TINY_JOINT
@@ -182,3 +182,31 @@ def test_the_default_recipe_adds_rounds_on_fresh_text(
     defaults = DistillConfig()
     assert (defaults.student.layers, defaults.student.vocab_size) == (6, 42_000)
     assert (defaults.training.epochs, defaults.fresh_rounds) == (4, 2)
+
+
+def test_self_train_keeps_training_the_model_on_its_own_answers_for_other_locales(
+    tiny_joint: tuple[JointModel, Path], tmp_path: Path
+) -> None:
+    _, folder = tiny_joint
+    done = polynlu(
+        "self-train", str(folder), "--data", str(TINY), "--unlabeled-locales", "de-DE,ja-JP",
+        "--unlabeled-per-locale", "5", "--epochs", "1", "--output", str(tmp_path / "self"),
+        "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "up to 5 unlabelled ones a locale from 2 locales" in done.stdout
+    saved = load_model(tmp_path / "self")
+    assert isinstance(saved, JointModel) and saved.train_locales == ["en-US"]
+    assert saved.training["started_from"]["folder"] == str(folder)
+    assert saved.training["config"]["epochs"] == 1
+    # The recipe the labelled data chooses (TINY's en-US is few-shot), at self-training's rate.
+    assert saved.training["config"]["freeze_layers"] == FEW_SHOT.freeze_layers
+    assert saved.training["config"]["learning_rate"] == SELF_TRAINING_LEARNING_RATE
+    labelled = len(MassiveData(TINY).read(["en-US"], "train", show_progress=False).examples)
+    assert saved.training["train_examples"] == labelled + 10
+
+    nothing = polynlu(
+        "self-train", str(folder), "--data", str(TINY), "--unlabeled-locales", "en-US",
+        "--output", str(tmp_path / "none"),
+    )  # fmt: skip
+    assert nothing.returncode == 2 and "no unlabelled utterances" in nothing.stderr

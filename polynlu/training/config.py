@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from polynlu.models.backbones.registry import DEFAULT_BACKBONE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from polynlu.data.example import Example
 
 
@@ -169,3 +171,29 @@ class DistillConfig:
     """After training, this many rounds of one more epoch each, every round on another sample
     of the unlabelled text (the seed plus the round's number)."""
     fresh_learning_rate: float = 1e-4
+
+
+SELF_TRAINING_EPOCHS = 2
+SELF_TRAINING_LEARNING_RATE = 1e-4
+SELF_TRAINING_PER_LOCALE = 200
+"""Unlabelled utterances a locale that ``polynlu self-train`` learns on by default: what
+MASSIVE's unlabelled rung measured (docs/results.md, "Every rung of supervision")."""
+
+
+def self_training(
+    model: str | Path, labelled: Sequence[Example], *, seed: int = 0
+) -> DistillConfig:
+    """Self-training as measured on MASSIVE: the model at ``model`` keeps learning, as its own
+    student, from its temperature-softened answers on unlabelled text and from the gold of
+    ``labelled``, with the recipe that data chooses (``recipe_for``), for
+    ``SELF_TRAINING_EPOCHS`` epochs at ``SELF_TRAINING_LEARNING_RATE``, and no fresh rounds."""
+    return DistillConfig(
+        student=StudentSettings(start_from=str(model)),
+        training=replace(
+            recipe_for(labelled, seed=seed),
+            epochs=SELF_TRAINING_EPOCHS,
+            learning_rate=SELF_TRAINING_LEARNING_RATE,
+        ),
+        unlabeled_per_locale=SELF_TRAINING_PER_LOCALE,
+        fresh_rounds=0,
+    )
