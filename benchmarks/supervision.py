@@ -69,7 +69,13 @@ from polynlu.models.base import load_model
 from polynlu.models.joint import JointModel
 from polynlu.options import add_arguments, options_for, with_options
 from polynlu.training import TrainingData
-from polynlu.training.config import DistillConfig, StudentSettings, TrainConfig
+from polynlu.training.config import (
+    SELF_TRAINING_EPOCHS,
+    SELF_TRAINING_LEARNING_RATE,
+    DistillConfig,
+    StudentSettings,
+    TrainConfig,
+)
 from polynlu.training.distill import DistillTrainer
 from polynlu.training.trainer import CHECKPOINT_FOLDER, JointTrainer
 
@@ -312,8 +318,10 @@ def main() -> None:
     parser.add_argument(
         "--code-switch-share", type=float, default=0.5, help="utterances code-switched"
     )
-    parser.add_argument("--self-training-epochs", type=int, default=2)
-    parser.add_argument("--self-training-learning-rate", type=float, default=1e-4)
+    parser.add_argument("--self-training-epochs", type=int, default=SELF_TRAINING_EPOCHS)
+    parser.add_argument(
+        "--self-training-learning-rate", type=float, default=SELF_TRAINING_LEARNING_RATE
+    )
     add_arguments(parser, TrainConfig)  # --epochs, --device, … over the zero-shot recipe
     parser.add_argument("--output", type=Path, default=Path("runs/supervision"))
     parser.add_argument("--name", default="supervision")
