@@ -375,7 +375,7 @@ class JointTrainer(Trainer):
                     unsaved_best = None
                 if due:
                     self._write_checkpoint(checkpoint, network, optimizer, scheduler, state)
-                self._report(record, improved)
+                self._report(record, improved, slots=len(model.slot_labels) > 1)
                 if self.on_epoch:
                     self.on_epoch(record, model)
             if due:
@@ -644,16 +644,17 @@ class JointTrainer(Trainer):
         shutil.rmtree(folder, ignore_errors=True)
         scratch.rename(folder)
 
-    def _report(self, record: dict[str, Any], improved: bool) -> None:
+    def _report(self, record: dict[str, Any], improved: bool, *, slots: bool = True) -> None:
+        """One line an epoch; slot F1 only for a model with slots (SIB-200's topics have none)."""
         dev = record["dev"]
+        slot_f1 = f", slot F1 {100 * dev['slot_f1']:.1f}" if slots else ""
         logger.info(
-            "epoch %d: train loss %.3f · dev exact match %.1f, intent %.1f, slot F1 %.1f"
-            " · %.0f s%s",
+            "epoch %d: train loss %.3f · dev exact match %.1f, intent %.1f%s · %.0f s%s",
             record["epoch"],
             record["train_loss"],
             100 * dev["exact_match"],
             100 * dev["intent_acc"],
-            100 * dev["slot_f1"],
+            slot_f1,
             record["seconds"],
             " · best so far, saved" if improved else "",
         )
