@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from polynlu.assistant.pipeline import Turn
     from polynlu.data.example import Example
     from polynlu.models.calibration import Calibration
+    from polynlu.models.joint import JointModel
     from polynlu.types import Interpretation
 
 app = typer.Typer(
@@ -794,6 +795,27 @@ def _calibration_table(calibration: Calibration, name: str, split: str) -> Table
     return table
 
 
+def _own_and_unlabelled(
+    source: DataSource,
+    model: JointModel,
+    unlabeled_locales: str,
+    skip_invalid: bool,
+    show_progress: bool,
+) -> tuple[list[Example], list[Example], list[Example]]:
+    """For distilling and self-training: the gold train and dev utterances of ``model``'s own
+    locales, and the train utterances of ``unlabeled_locales`` outside them, whose labels
+    the trainer never reads."""
+    own = ",".join(model.train_locales)
+    labelled, dev = (
+        _read(source, own, split, skip_invalid=skip_invalid, show_progress=show_progress).examples
+        for split in ("train", "dev")
+    )
+    pool = _read(
+        source, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
+    ).examples
+    return labelled, dev, [e for e in pool if e.locale not in model.train_locales]
+
+
 @app.command()
 def distill(
     teacher: Annotated[Path, typer.Option(help="The trained joint model to learn from.")],
@@ -907,24 +929,17 @@ def distill(
     if not isinstance(loaded, JointModel):
         raise PolynluError(f"{teacher} is a {loaded.kind} model; the teacher must be a joint model")
     loaded.to(resolve_device(config.training.device))
-    source = DataSource(data)
+    labelled, dev, pool = _own_and_unlabelled(
+        DataSource(data), loaded, unlabeled_locales, skip_invalid, show_progress
+    )
     labelled_locales = ",".join(loaded.train_locales)
-    _, labelled, *_ = _read(
-        source, labelled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
-    )
-    _, dev, *_ = _read(
-        source, labelled_locales, "dev", skip_invalid=skip_invalid, show_progress=show_progress
-    )
-    chosen, pool, *_ = _read(
-        source, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
-    )
     _say_settings("Student", config.student)
     _say_settings("Training", config.training)
     console.print(
         f"Distilling {teacher.name} ({loaded.parameter_count() / 1e6:.0f}M parameters) on "
         f"{len(labelled):,} labelled utterances ({labelled_locales}) and up to "
-        f"{config.unlabeled_per_locale or 'all'} unlabelled ones a locale from {len(chosen)} "
-        "locales"
+        f"{config.unlabeled_per_locale or 'all'} unlabelled ones a locale from "
+        f"{len({example.locale for example in pool})} locales"
     )
     model = distill_student(
         config,
@@ -994,24 +1009,16 @@ def self_train(
     loaded = load_model(model)
     if not isinstance(loaded, JointModel):
         raise PolynluError(f"{model} is a {loaded.kind} model; self-training needs a joint model")
-    source = DataSource(data)
+    labelled, dev, unlabelled = _own_and_unlabelled(
+        DataSource(data), loaded, unlabeled_locales, skip_invalid, show_progress
+    )
     labelled_locales = ",".join(loaded.train_locales)
-    read = {
-        split: _read(
-            source, labelled_locales, split, skip_invalid=skip_invalid, show_progress=show_progress
-        ).examples
-        for split in ("train", "dev")
-    }
-    pool = _read(
-        source, unlabeled_locales, "train", skip_invalid=skip_invalid, show_progress=show_progress
-    ).examples
-    unlabelled = [example for example in pool if example.locale not in loaded.train_locales]
     if not unlabelled:
         raise PolynluError(
             f"no unlabelled utterances: {unlabeled_locales!r} has no train utterances outside "
             f"the model's own locales ({labelled_locales})"
         )
-    recipe = self_training(model, read["train"], seed=seed)
+    recipe = self_training(model, labelled, seed=seed)
     config = with_options(
         recipe,
         unlabeled_per_locale=unlabeled_per_locale,
@@ -1023,7 +1030,7 @@ def self_train(
     loaded.to(resolve_device(config.training.device))
     _say_settings("Training", config.training)
     console.print(
-        f"Self-training {model.name} on {len(read['train']):,} labelled utterances "
+        f"Self-training {model.name} on {len(labelled):,} labelled utterances "
         f"({labelled_locales}) and up to {config.unlabeled_per_locale or 'all'} unlabelled ones "
         f"a locale from {len({e.locale for e in unlabelled})} locales"
     )
@@ -1031,7 +1038,7 @@ def self_train(
         config,
         output,
         teacher=loaded,
-        data=TrainingData(read["train"], read["dev"], unlabelled=unlabelled, source=data),
+        data=TrainingData(labelled, dev, unlabelled=unlabelled, source=data),
         show_progress=show_progress,
         resume=resume,
     )
