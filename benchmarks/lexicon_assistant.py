@@ -114,9 +114,9 @@ def main() -> None:
             )  # fmt: skip
             if took is not None:
                 seconds[f"evaluate {label}"] = round(took, 1)
-            per_locale = metrics["locales"]
+            by_locale = metrics["locales"]
             scores[label] = {
-                locale: {m: round(100 * per_locale[locale][m], 2) for m in METRICS}
+                locale: {m: round(100 * by_locale[locale][m], 2) for m in METRICS}
                 for locale in locales
             }
             scores[label]["average"] = {
